@@ -62,12 +62,17 @@ $(BUILD)/unit/%: t/unit/%.c t/unit/tap.h $(HT_OBJS) $(HK_OBJS)
 	@mkdir -p $(BUILD)/unit
 	$(CC) $(ALL_CFLAGS) -It/unit -o $@ $< $(HT_OBJS) $(HK_OBJS) $(LDLIBS)
 
+# configure must run again when a module source file comes or goes
+MODULE_SRCS := $(sort $(wildcard ngx_module/*.[ch] src/hk_*.[ch]))
+$(shell mkdir -p $(BUILD); echo '$(MODULE_SRCS)' | cmp -s - $(BUILD)/module-srcs \
+    || echo '$(MODULE_SRCS)' > $(BUILD)/module-srcs)
+
 # The module is built inside a copy of Debian's nginx source tree,
 # configured exactly like the installed binary (its conf_flags) so that
 # load_module accepts the result.
 module: $(MODULE)
 
-$(BUILD)/nginx/objs/Makefile: config $(NGINX_SRC)/conf_flags $(GEN_C)
+$(BUILD)/nginx/objs/Makefile: config $(NGINX_SRC)/conf_flags $(BUILD)/module-srcs $(PROTO)
 	@test -f $(NGINX_SRC)/conf_flags || { \
 	    echo "missing $(NGINX_SRC): apt-get install nginx-dev" >&2; exit 1; }
 	rm -rf $(BUILD)/nginx && mkdir -p $(BUILD)/nginx
@@ -77,7 +82,7 @@ $(BUILD)/nginx/objs/Makefile: config $(NGINX_SRC)/conf_flags $(GEN_C)
 	    --add-dynamic-module=$(CURDIR) > configure.log 2>&1 \
 	    || { tail -20 configure.log >&2; exit 1; }
 
-$(MODULE): $(BUILD)/nginx/objs/Makefile $(wildcard ngx_module/*.[ch] src/hk_*.[ch]) $(GEN_C)
+$(MODULE): $(BUILD)/nginx/objs/Makefile $(MODULE_SRCS) $(PROTO)
 	$(MAKE) -C $(BUILD)/nginx -f objs/Makefile modules
 	cp $(BUILD)/nginx/objs/ngx_http_hotel_kafka_module.so $@
 

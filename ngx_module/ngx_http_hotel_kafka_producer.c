@@ -1,0 +1,605 @@
+
+/*
+ * One librdkafka producer per nginx worker, served on the nginx event loop.
+ *
+ * librdkafka signals its main queue through an eventfd that nginx watches
+ * like any socket, and its logs go to that same queue (log.queue), so
+ * delivery reports, errors and log lines are all handled by
+ * rd_kafka_poll() on the worker's own thread: no nginx function ever runs
+ * on a librdkafka thread, and reports are served with or without traffic.
+ * A slow timer polls too, as a safety net.
+ *
+ * The producer holds no pointer into a cycle's memory (topic names are
+ * copied), so that it outlives a reload in single-process mode, where
+ * nginx builds a new cycle without restarting the process.
+ */
+
+
+#include "ngx_http_hotel_kafka_module.h"
+
+#include <sys/eventfd.h>
+
+
+typedef struct {
+    char                         *name;        /* ngx_alloc()ed copy */
+    size_t                        len;
+    rd_kafka_topic_t             *rkt;
+} ngx_http_hotel_kafka_topic_t;
+
+
+/* a log line per kind of trouble at most every few seconds, with counts */
+typedef struct {
+    time_t                        logged;
+    ngx_uint_t                    suppressed;
+} ngx_http_hotel_kafka_limit_t;
+
+
+typedef struct {
+    rd_kafka_t                   *rk;
+    rd_kafka_queue_t             *queue;
+    ngx_connection_t             *notify;
+    ngx_event_t                   poll_timer;
+    ngx_http_hotel_kafka_topic_t  topics[16];
+    ngx_uint_t                    ntopics;
+    ngx_msec_t                    flush_timeout;
+    ngx_msec_t                    poll_interval;
+    ngx_uint_t                    slot;
+    ngx_uint_t                    exiting;
+    ngx_http_hotel_kafka_limit_t  delivery_limit;
+    ngx_http_hotel_kafka_limit_t  produce_limit;
+    ngx_http_hotel_kafka_limit_t  error_limit;
+} ngx_http_hotel_kafka_producer_t;
+
+
+#define NGX_HTTP_HOTEL_KAFKA_LOG_EVERY  10
+
+
+static ngx_int_t ngx_http_hotel_kafka_notify_init(ngx_cycle_t *cycle,
+    ngx_http_hotel_kafka_producer_t *p);
+static void ngx_http_hotel_kafka_notify_handler(ngx_event_t *rev);
+static void ngx_http_hotel_kafka_poll_handler(ngx_event_t *ev);
+static void ngx_http_hotel_kafka_poll(ngx_http_hotel_kafka_producer_t *p);
+static void ngx_http_hotel_kafka_dr_cb(rd_kafka_t *rk,
+    const rd_kafka_message_t *msg, void *opaque);
+static void ngx_http_hotel_kafka_error_cb(rd_kafka_t *rk, int err,
+    const char *reason, void *opaque);
+static void ngx_http_hotel_kafka_log_cb(const rd_kafka_t *rk, int level,
+    const char *fac, const char *buf);
+static rd_kafka_topic_t *ngx_http_hotel_kafka_topic(
+    ngx_http_hotel_kafka_producer_t *p, ngx_str_t *name);
+static ngx_uint_t ngx_http_hotel_kafka_limit(
+    ngx_http_hotel_kafka_limit_t *limit);
+static void ngx_http_hotel_kafka_drop(ngx_http_hotel_kafka_producer_t *p,
+    ngx_http_hotel_kafka_drop_e reason);
+
+
+static ngx_http_hotel_kafka_producer_t  ngx_http_hotel_kafka_producer;
+
+
+ngx_int_t
+ngx_http_hotel_kafka_producer_start(ngx_cycle_t *cycle,
+    ngx_http_hotel_kafka_main_conf_t *hmcf)
+{
+    char                              err[512];
+    rd_kafka_conf_t                  *rconf;
+    ngx_http_hotel_kafka_stats_t     *stats;
+    ngx_http_hotel_kafka_producer_t  *p;
+
+    p = &ngx_http_hotel_kafka_producer;
+
+    if (p->rk) {
+        return NGX_OK;
+    }
+
+    ngx_memzero(p, sizeof(ngx_http_hotel_kafka_producer_t));
+
+    p->flush_timeout = hmcf->flush_timeout;
+    p->poll_interval = hmcf->poll_interval;
+    p->slot = (ngx_uint_t) ngx_worker % NGX_HTTP_HOTEL_KAFKA_MAX_WORKERS;
+
+    stats = ngx_http_hotel_kafka_stats();
+    if (stats) {
+        stats->workers[p->slot].pid = ngx_pid;
+    }
+
+    rconf = ngx_http_hotel_kafka_conf_build(hmcf->kafka_conf, cycle->log);
+    if (rconf == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (rd_kafka_conf_set(rconf, "log.queue", "true", err, sizeof(err))
+        != RD_KAFKA_CONF_OK)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "hotel kafka: %s", err);
+        rd_kafka_conf_destroy(rconf);
+        return NGX_ERROR;
+    }
+
+    rd_kafka_conf_set_dr_msg_cb(rconf, ngx_http_hotel_kafka_dr_cb);
+    rd_kafka_conf_set_error_cb(rconf, ngx_http_hotel_kafka_error_cb);
+    rd_kafka_conf_set_log_cb(rconf, ngx_http_hotel_kafka_log_cb);
+    rd_kafka_conf_set_opaque(rconf, p);
+
+    p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, rconf, err, sizeof(err));
+    if (p->rk == NULL) {
+        rd_kafka_conf_destroy(rconf);
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "hotel kafka: producer not created: %s", err);
+        return NGX_ERROR;
+    }
+
+    /* rd_kafka_new() owns rconf now */
+
+    /* logs are queued on the main queue, served by our rd_kafka_poll() */
+
+    if (rd_kafka_set_log_queue(p->rk, NULL) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "hotel kafka: librdkafka logs not forwarded");
+    }
+
+    p->queue = rd_kafka_queue_get_main(p->rk);
+
+    if (ngx_http_hotel_kafka_notify_init(cycle, p) != NGX_OK) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "hotel kafka: no event notification, polling every %M ms",
+                      p->poll_interval);
+    }
+
+    p->poll_timer.handler = ngx_http_hotel_kafka_poll_handler;
+    p->poll_timer.data = p;
+    p->poll_timer.log = cycle->log;
+    p->poll_timer.cancelable = 1;
+
+    ngx_add_timer(&p->poll_timer, p->poll_interval);
+
+    ngx_log_error(NGX_LOG_INFO, cycle->log, 0,
+                  "hotel kafka: producer started (librdkafka %s)",
+                  rd_kafka_version_str());
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hotel_kafka_notify_init(ngx_cycle_t *cycle,
+    ngx_http_hotel_kafka_producer_t *p)
+{
+    int                fd;
+    uint64_t           one;
+    ngx_connection_t  *c;
+
+    /* librdkafka#2932: the fd must not block its threads */
+
+    fd = eventfd(0, EFD_NONBLOCK|EFD_CLOEXEC);
+    if (fd == -1) {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_errno, "eventfd() failed");
+        return NGX_ERROR;
+    }
+
+    c = ngx_get_connection(fd, cycle->log);
+    if (c == NULL) {
+        close(fd);
+        return NGX_ERROR;
+    }
+
+    c->data = p;
+    c->read->handler = ngx_http_hotel_kafka_notify_handler;
+    c->read->log = cycle->log;
+
+    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+        ngx_close_connection(c);
+        return NGX_ERROR;
+    }
+
+    one = 1;
+    rd_kafka_queue_io_event_enable(p->queue, fd, &one, sizeof(one));
+
+    p->notify = c;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_hotel_kafka_notify_handler(ngx_event_t *rev)
+{
+    uint64_t                          n;
+    ngx_connection_t                 *c;
+    ngx_http_hotel_kafka_producer_t  *p;
+
+    c = rev->data;
+    p = c->data;
+
+    /* an eventfd read returns the whole count and resets it */
+
+    (void) read(c->fd, &n, sizeof(n));
+
+    ngx_http_hotel_kafka_poll(p);
+}
+
+
+static void
+ngx_http_hotel_kafka_poll_handler(ngx_event_t *ev)
+{
+    ngx_http_hotel_kafka_producer_t  *p;
+
+    p = ev->data;
+
+    ngx_http_hotel_kafka_poll(p);
+
+    if (!ngx_exiting) {
+        ngx_add_timer(ev, p->poll_interval);
+    }
+}
+
+
+static void
+ngx_http_hotel_kafka_poll(ngx_http_hotel_kafka_producer_t *p)
+{
+    ngx_http_hotel_kafka_stats_t  *stats;
+
+    if (p->rk == NULL) {
+        return;
+    }
+
+    (void) rd_kafka_poll(p->rk, 0);
+
+    stats = ngx_http_hotel_kafka_stats();
+    if (stats) {
+        stats->workers[p->slot].queue_depth = rd_kafka_outq_len(p->rk);
+    }
+}
+
+
+void
+ngx_http_hotel_kafka_producer_stop(ngx_cycle_t *cycle)
+{
+    int                               left;
+    ngx_uint_t                        i;
+    rd_kafka_resp_err_t               err;
+    ngx_http_hotel_kafka_stats_t     *stats;
+    ngx_http_hotel_kafka_producer_t  *p;
+
+    p = &ngx_http_hotel_kafka_producer;
+
+    if (p->rk == NULL) {
+        return;
+    }
+
+    p->exiting = 1;
+
+    if (p->poll_timer.timer_set) {
+        ngx_del_timer(&p->poll_timer);
+    }
+
+    /* librdkafka must stop writing to the fd before nginx closes it */
+
+    rd_kafka_queue_io_event_enable(p->queue, -1, NULL, 0);
+
+    if (p->notify) {
+        ngx_close_connection(p->notify);
+        p->notify = NULL;
+    }
+
+    err = rd_kafka_flush(p->rk, (int) p->flush_timeout);
+
+    /* the flush may have blocked for seconds: keep log times honest */
+
+    ngx_time_update();
+
+    left = rd_kafka_outq_len(p->rk);
+
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && left > 0) {
+
+        /*
+         * What could not be delivered in time is purged: its delivery
+         * reports (served by the short flush below) count it as failed.
+         */
+
+        rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE
+                              |RD_KAFKA_PURGE_F_INFLIGHT);
+        (void) rd_kafka_flush(p->rk, 1000);
+
+        ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
+                      "hotel kafka: %d records not delivered within "
+                      "hotel_kafka_flush_timeout %M ms, purged and "
+                      "counted as failed", left, p->flush_timeout);
+
+    } else {
+        ngx_log_error(NGX_LOG_INFO, cycle->log, 0,
+                      "hotel kafka: producer flushed");
+    }
+
+    for (i = 0; i < p->ntopics; i++) {
+        rd_kafka_topic_destroy(p->topics[i].rkt);
+        ngx_free(p->topics[i].name);
+    }
+
+    p->ntopics = 0;
+
+    rd_kafka_queue_destroy(p->queue);
+    rd_kafka_destroy(p->rk);
+
+    p->rk = NULL;
+    p->queue = NULL;
+
+    stats = ngx_http_hotel_kafka_stats();
+    if (stats) {
+        stats->workers[p->slot].queue_depth = 0;
+    }
+}
+
+
+ngx_int_t
+ngx_http_hotel_kafka_produce(ngx_str_t *topic, hk_record_t *rec,
+    ngx_log_t *log)
+{
+    u_char                            value[HK_RECORD_MAX_SIZE];
+    size_t                            len;
+    rd_kafka_topic_t                 *rkt;
+    rd_kafka_resp_err_t               err;
+    ngx_http_hotel_kafka_stats_t     *stats;
+    ngx_http_hotel_kafka_producer_t  *p;
+
+    p = &ngx_http_hotel_kafka_producer;
+
+    if (p->rk == NULL || p->exiting) {
+        ngx_http_hotel_kafka_drop(p, NGX_HTTP_HOTEL_KAFKA_DROP_NO_PRODUCER);
+        return NGX_DECLINED;
+    }
+
+    len = hk_record_encode(rec, value);
+    if (len == 0) {
+        ngx_http_hotel_kafka_drop(p, NGX_HTTP_HOTEL_KAFKA_DROP_TOO_LARGE);
+        return NGX_DECLINED;
+    }
+
+    rkt = ngx_http_hotel_kafka_topic(p, topic);
+    if (rkt == NULL) {
+        ngx_http_hotel_kafka_drop(p, NGX_HTTP_HOTEL_KAFKA_DROP_OTHER);
+        return NGX_DECLINED;
+    }
+
+    /*
+     * F_COPY: the value lives on this stack and the id in the response
+     * buffer, both gone long before delivery.  Never F_BLOCK: a full
+     * queue drops the record rather than stalling every request of the
+     * worker.  The opaque is NULL: no request memory outlives the request.
+     */
+
+    err = rd_kafka_producev(p->rk,
+                            RD_KAFKA_V_RKT(rkt),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                            RD_KAFKA_V_KEY(rec->hotel_id, rec->hotel_id_len),
+                            RD_KAFKA_V_VALUE(value, len),
+                            RD_KAFKA_V_HEADER(HK_RECORD_HEADER_SCHEMA,
+                                              HK_RECORD_SCHEMA, -1),
+                            RD_KAFKA_V_HEADER(HK_RECORD_HEADER_VERSION,
+                                              HK_RECORD_SCHEMA_VERSION, -1),
+                            RD_KAFKA_V_END);
+
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        stats = ngx_http_hotel_kafka_stats();
+        if (stats) {
+            (void) ngx_atomic_fetch_add(&stats->produced, 1);
+            (void) ngx_atomic_fetch_add(&stats->workers[p->slot].produced, 1);
+        }
+
+        return NGX_OK;
+    }
+
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        ngx_http_hotel_kafka_drop(p, NGX_HTTP_HOTEL_KAFKA_DROP_QUEUE_FULL);
+
+    } else if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
+        ngx_http_hotel_kafka_drop(p, NGX_HTTP_HOTEL_KAFKA_DROP_TOO_LARGE);
+
+    } else {
+        ngx_http_hotel_kafka_drop(p, NGX_HTTP_HOTEL_KAFKA_DROP_OTHER);
+    }
+
+    if (ngx_http_hotel_kafka_limit(&p->produce_limit)) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "hotel kafka: records dropped: %s (%ui more since "
+                      "the last report)", rd_kafka_err2str(err),
+                      p->produce_limit.suppressed);
+        p->produce_limit.suppressed = 0;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static void
+ngx_http_hotel_kafka_drop(ngx_http_hotel_kafka_producer_t *p,
+    ngx_http_hotel_kafka_drop_e reason)
+{
+    ngx_http_hotel_kafka_stats_t  *stats;
+
+    stats = ngx_http_hotel_kafka_stats();
+    if (stats == NULL) {
+        return;
+    }
+
+    (void) ngx_atomic_fetch_add(&stats->dropped[reason], 1);
+    (void) ngx_atomic_fetch_add(&stats->workers[p->slot].dropped, 1);
+}
+
+
+/*
+ * Topics are few (one per configured location at most), so a short array
+ * searched linearly beats a hash; each topic handle is created once per
+ * worker.
+ */
+
+static rd_kafka_topic_t *
+ngx_http_hotel_kafka_topic(ngx_http_hotel_kafka_producer_t *p,
+    ngx_str_t *name)
+{
+    ngx_uint_t                     i;
+    ngx_http_hotel_kafka_topic_t  *t;
+
+    for (i = 0; i < p->ntopics; i++) {
+        t = &p->topics[i];
+
+        if (t->len == name->len
+            && ngx_strncmp(t->name, name->data, name->len) == 0)
+        {
+            return t->rkt;
+        }
+    }
+
+    if (p->ntopics == sizeof(p->topics) / sizeof(p->topics[0])) {
+        return NULL;
+    }
+
+    t = &p->topics[p->ntopics];
+
+    t->name = ngx_alloc(name->len + 1, ngx_cycle->log);
+    if (t->name == NULL) {
+        return NULL;
+    }
+
+    ngx_memcpy(t->name, name->data, name->len);
+    t->name[name->len] = '\0';
+    t->len = name->len;
+
+    t->rkt = rd_kafka_topic_new(p->rk, t->name, NULL);
+    if (t->rkt == NULL) {
+        ngx_free(t->name);
+        return NULL;
+    }
+
+    p->ntopics++;
+
+    return t->rkt;
+}
+
+
+/* served by rd_kafka_poll() on the worker's thread */
+
+static void
+ngx_http_hotel_kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg,
+    void *opaque)
+{
+    ngx_http_hotel_kafka_producer_t *p = opaque;
+
+    ngx_http_hotel_kafka_stats_t  *stats;
+
+    stats = ngx_http_hotel_kafka_stats();
+
+    if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (stats) {
+            (void) ngx_atomic_fetch_add(&stats->delivered, 1);
+            (void) ngx_atomic_fetch_add(&stats->delivered_bytes, msg->len);
+            (void) ngx_atomic_fetch_add(&stats->workers[p->slot].delivered,
+                                        1);
+        }
+
+        return;
+    }
+
+    if (stats) {
+        (void) ngx_atomic_fetch_add(&stats->failed, 1);
+        (void) ngx_atomic_fetch_add(&stats->workers[p->slot].failed, 1);
+    }
+
+    ngx_http_hotel_kafka_stats_error(ngx_cycle->log, "delivery failed: %s",
+                                     rd_kafka_err2str(msg->err));
+
+    if (!p->exiting && ngx_http_hotel_kafka_limit(&p->delivery_limit)) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "hotel kafka: delivery failed: %s "
+                      "(%ui more failures since the last report)",
+                      rd_kafka_err2str(msg->err),
+                      p->delivery_limit.suppressed);
+        p->delivery_limit.suppressed = 0;
+    }
+}
+
+
+static void
+ngx_http_hotel_kafka_error_cb(rd_kafka_t *rk, int err, const char *reason,
+    void *opaque)
+{
+    ngx_http_hotel_kafka_producer_t *p = opaque;
+
+    ngx_http_hotel_kafka_stats_error(ngx_cycle->log, "%s", reason);
+
+    if (ngx_http_hotel_kafka_limit(&p->error_limit)) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "hotel kafka: %s: %s (%ui more errors since the "
+                      "last report)", rd_kafka_err2name(err), reason,
+                      p->error_limit.suppressed);
+        p->error_limit.suppressed = 0;
+    }
+}
+
+
+static void
+ngx_http_hotel_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
+    const char *buf)
+{
+    ngx_uint_t  ngx_level;
+
+    /*
+     * syslog levels are nginx levels less one; librdkafka's own errors
+     * are logged as warnings because error_cb reports the same trouble,
+     * rate-limited, at the error level
+     */
+
+    ngx_level = (level < 0) ? NGX_LOG_EMERG : (ngx_uint_t) level + 1;
+
+    if (ngx_level < NGX_LOG_WARN) {
+        ngx_level = NGX_LOG_WARN;
+    }
+
+    if (ngx_level > NGX_LOG_DEBUG) {
+        ngx_level = NGX_LOG_DEBUG;
+    }
+
+    ngx_log_error(ngx_level, ngx_cycle->log, 0, "hotel kafka: %s: %s",
+                  fac, buf);
+}
+
+
+static ngx_uint_t
+ngx_http_hotel_kafka_limit(ngx_http_hotel_kafka_limit_t *limit)
+{
+    if (ngx_time() - limit->logged < NGX_HTTP_HOTEL_KAFKA_LOG_EVERY) {
+        limit->suppressed++;
+        return 0;
+    }
+
+    limit->logged = ngx_time();
+
+    return 1;
+}
+
+
+void
+ngx_http_hotel_kafka_stats_error(ngx_log_t *log, const char *fmt, ...)
+{
+    u_char                        *last;
+    va_list                        args;
+    ngx_http_hotel_kafka_stats_t  *stats;
+
+    stats = ngx_http_hotel_kafka_stats();
+    if (stats == NULL) {
+        return;
+    }
+
+    /*
+     * Written without a lock: two workers writing at once may mix their
+     * texts, which a status display can live with.
+     */
+
+    va_start(args, fmt);
+    last = ngx_vslprintf(stats->last_error,
+                         stats->last_error + sizeof(stats->last_error) - 1,
+                         fmt, args);
+    va_end(args);
+
+    *last = '\0';
+    stats->last_error_time = ngx_time();
+}

@@ -1,0 +1,36 @@
+/*
+ * librdkafka configuration shared by the nginx module and the consumer:
+ * the producer defaults a user-facing path wants, property checking with
+ * librdkafka's own messages, and which properties hold secrets that must
+ * never be shown in logs or status output.
+ */
+
+#ifndef HK_KAFKA_H
+#define HK_KAFKA_H
+
+#include <stddef.h>
+#include <librdkafka/rdkafka.h>
+
+
+typedef struct {
+    const char  *name;
+    const char  *value;
+} hk_kafka_prop_t;
+
+
+/* NULL-terminated; applied before the user's own properties */
+extern const hk_kafka_prop_t  hk_kafka_producer_defaults[];
+
+
+/*
+ * Sets one property on conf.  On failure returns -1 and writes
+ * librdkafka's explanation into err.
+ */
+int hk_kafka_conf_set(rd_kafka_conf_t *conf, const char *name,
+    const char *value, char *err, size_t err_size);
+
+/* 1 if the property's value must never be displayed */
+int hk_kafka_prop_is_secret(const char *name);
+
+
+#endif /* HK_KAFKA_H */

@@ -1,0 +1,175 @@
+/*
+ * Decoding and validating one HotelSearchResult with the protobuf-c code
+ * generated from proto/hotel_search_result.proto.
+ *
+ * Validation is stricter than protobuf itself for the fields we key on:
+ * a hotel id that is not UTF-8 would make PostgreSQL refuse the whole
+ * transaction again and again, stalling the partition, so it is refused
+ * here, once, and counted.
+ */
+
+#include <string.h>
+
+#include "hotel_search_result.pb-c.h"
+#include "ht_decode.h"
+
+
+static const char  *ht_reject_names[HT_REJECT_MAX] = {
+    "none",
+    "undecodable",
+    "unknown_schema",
+    "missing_hotel_id",
+    "bad_hotel_id",
+    "bad_rate",
+    "bad_currency",
+    "bad_time",
+    "sum_overflow",
+    "offset_gap",
+};
+
+
+static ht_reject_e ht_decode_check(const Hotelsearch__V1__HotelSearchResult *m,
+    int64_t now_ms, ht_record_t *rec);
+
+
+const char *
+ht_reject_name(ht_reject_e reason)
+{
+    if ((unsigned) reason >= HT_REJECT_MAX) {
+        return "unknown";
+    }
+
+    return ht_reject_names[reason];
+}
+
+
+ht_reject_e
+ht_decode(const void *value, size_t len, int64_t now_ms, ht_record_t *rec)
+{
+    ht_reject_e                          rc;
+    Hotelsearch__V1__HotelSearchResult  *m;
+
+    if (value == NULL) {
+        /* a tombstone or an empty value: proto3 would read it as all
+         * defaults, which the checks below refuse anyway */
+        value = "";
+        len = 0;
+    }
+
+    m = hotelsearch__v1__hotel_search_result__unpack(NULL, len, value);
+    if (m == NULL) {
+        return HT_REJECT_UNDECODABLE;
+    }
+
+    rc = ht_decode_check(m, now_ms, rec);
+
+    hotelsearch__v1__hotel_search_result__free_unpacked(m, NULL);
+
+    return rc;
+}
+
+
+static ht_reject_e
+ht_decode_check(const Hotelsearch__V1__HotelSearchResult *m, int64_t now_ms,
+    ht_record_t *rec)
+{
+    size_t       len;
+    int64_t      secs;
+    const char  *c;
+
+    len = (m->hotel_id != NULL) ? strlen(m->hotel_id) : 0;
+
+    if (len == 0) {
+        return HT_REJECT_MISSING_HOTEL_ID;
+    }
+
+    if (len > HT_HOTEL_ID_MAX || !ht_utf8_valid(m->hotel_id, len)) {
+        return HT_REJECT_BAD_HOTEL_ID;
+    }
+
+    if (m->rate_micros <= 0) {
+        return HT_REJECT_BAD_RATE;
+    }
+
+    c = m->currency;
+
+    if (c == NULL || strlen(c) != 3
+        || c[0] < 'A' || c[0] > 'Z'
+        || c[1] < 'A' || c[1] > 'Z'
+        || c[2] < 'A' || c[2] > 'Z')
+    {
+        return HT_REJECT_BAD_CURRENCY;
+    }
+
+    if (m->search_time_ms < HT_MIN_TIME_MS
+        || m->search_time_ms > now_ms + HT_MAX_FUTURE_MS)
+    {
+        return HT_REJECT_BAD_TIME;
+    }
+
+    memcpy(rec->hotel_id, m->hotel_id, len + 1);
+    memcpy(rec->currency, c, 4);
+    rec->rate_micros = m->rate_micros;
+
+    secs = m->search_time_ms / 1000;
+    rec->bucket_start = secs - secs % HT_BUCKET_SECONDS;
+
+    return HT_REJECT_NONE;
+}
+
+
+int
+ht_utf8_valid(const char *s, size_t len)
+{
+    size_t          i, n, k;
+    uint32_t        cp;
+    unsigned char   c;
+
+    for (i = 0; i < len; i += n) {
+        c = (unsigned char) s[i];
+
+        if (c < 0x80) {
+            n = 1;
+            continue;
+        }
+
+        if (c >= 0xc2 && c <= 0xdf) {
+            n = 2;
+            cp = c & 0x1f;
+
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 3;
+            cp = c & 0x0f;
+
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 4;
+            cp = c & 0x07;
+
+        } else {
+            return 0;
+        }
+
+        if (i + n > len) {
+            return 0;
+        }
+
+        for (k = 1; k < n; k++) {
+            c = (unsigned char) s[i + k];
+
+            if ((c & 0xc0) != 0x80) {
+                return 0;
+            }
+
+            cp = (cp << 6) | (c & 0x3f);
+        }
+
+        if ((n == 3 && cp < 0x800)
+            || (n == 4 && (cp < 0x10000 || cp > 0x10ffff))
+            || (cp >= 0xd800 && cp <= 0xdfff))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}

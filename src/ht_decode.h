@@ -1,0 +1,74 @@
+/*
+ * Turning one Kafka record value into the few fields hotel-trends
+ * aggregates, or into the reason it refuses it.
+ *
+ * A record that cannot be counted (a "poison" record) must never stall
+ * its partition: the consumer counts it under one of the reasons below,
+ * stores the count in rejected_records in the same transaction as the
+ * results and moves on.  The names are the rows of that table.
+ */
+
+#ifndef HT_DECODE_H
+#define HT_DECODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+
+/* the longest hotel id kept; longer ones are refused as bad_hotel_id */
+#define HT_HOTEL_ID_MAX  255
+
+/* one hour: the aggregation bucket, in seconds */
+#define HT_BUCKET_SECONDS  3600
+
+/*
+ * Event times this far in the future are a broken clock, not a search:
+ * refused as bad_time.  Late records are never refused: they update their
+ * old hourly bucket whatever their age (the table keeps all history).
+ */
+#define HT_MAX_FUTURE_MS  (24LL * 3600 * 1000)
+
+/* 2000-01-01T00:00:00Z: anything older is a zero or garbage timestamp */
+#define HT_MIN_TIME_MS  946684800000LL
+
+
+typedef enum {
+    HT_REJECT_NONE = 0,
+    HT_REJECT_UNDECODABLE,       /* not a HotelSearchResult */
+    HT_REJECT_UNKNOWN_SCHEMA,    /* "schema" header names another message */
+    HT_REJECT_MISSING_HOTEL_ID,
+    HT_REJECT_BAD_HOTEL_ID,      /* too long or not UTF-8 */
+    HT_REJECT_BAD_RATE,          /* zero or negative */
+    HT_REJECT_BAD_CURRENCY,      /* not three upper-case ASCII letters */
+    HT_REJECT_BAD_TIME,          /* missing, before 2000 or in the future */
+    HT_REJECT_SUM_OVERFLOW,      /* would push a bucket's sum past int64 */
+    HT_REJECT_OFFSET_GAP,        /* offsets skipped (retention, compaction) */
+    HT_REJECT_MAX
+} ht_reject_e;
+
+
+typedef struct {
+    char     hotel_id[HT_HOTEL_ID_MAX + 1];
+    char     currency[4];
+    int64_t  rate_micros;
+    int64_t  bucket_start;      /* unix seconds, a multiple of 3600 */
+} ht_record_t;
+
+
+/*
+ * Decodes a record value.  Returns HT_REJECT_NONE and fills *rec, or the
+ * reason the record is refused.  now_ms is the wall clock, for the future
+ * check.  Nothing is allocated past the call: the fields are copied.
+ */
+ht_reject_e ht_decode(const void *value, size_t len, int64_t now_ms,
+    ht_record_t *rec);
+
+/* the reason's row name in rejected_records, e.g. "bad_currency" */
+const char *ht_reject_name(ht_reject_e reason);
+
+/* 1 if the len bytes at s are well-formed UTF-8 (no overlongs, no
+ * surrogates, nothing past U+10FFFF), 0 if not */
+int ht_utf8_valid(const char *s, size_t len);
+
+
+#endif /* HT_DECODE_H */

@@ -1,0 +1,89 @@
+/*
+ * Command-line and config-file options of the two hotel-trends commands.
+ *
+ * Parsing is kept apart from running so that it can be unit-tested and so
+ * that every mistake is reported, with its place, before anything
+ * connects anywhere.  librdkafka properties given with -X or in a config
+ * file are set on a rd_kafka_conf_t at once, so that a misspelt property
+ * is reported as file:line too.
+ */
+
+#ifndef HT_OPTIONS_H
+#define HT_OPTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <librdkafka/rdkafka.h>
+
+
+#define HT_DEFAULT_BROKERS  "127.0.0.1:9092"
+#define HT_DEFAULT_TOPIC    "hotel-data"
+#define HT_DEFAULT_GROUP    "hotel-trends"
+#define HT_DEFAULT_DB       "hotel-trends.db"
+
+#define HT_EXIT_USAGE  2
+
+
+typedef struct {
+    char              *topic;           /* strings: owned, freed by */
+    char              *db;              /* ht_consume_opts_free() */
+    rd_kafka_conf_t   *kconf;           /* owned until rd_kafka_new() */
+    int64_t            batch_size;
+    int64_t            batch_time_ms;
+    int64_t            exit_idle_s;     /* 0: run until signalled */
+    int64_t            stats_interval_s;
+    int                help;
+    int                list_properties; /* -X list */
+} ht_consume_opts_t;
+
+
+typedef enum {
+    HT_FORMAT_TABLE = 0,
+    HT_FORMAT_CSV,
+    HT_FORMAT_JSON
+} ht_format_e;
+
+
+typedef struct {
+    char         *db;           /* owned */
+    char        **hotels;       /* owned array of owned strings */
+    size_t        nhotels;
+    char          currency[4];  /* empty: all */
+    ht_format_e   format;
+    int64_t       since;        /* unix seconds; INT64_MIN: no bound */
+    int64_t       until;        /* unix seconds; INT64_MAX: no bound */
+    int64_t       now;          /* end of the 24h/7d windows */
+    int           help;
+} ht_report_opts_t;
+
+
+/* Sets the defaults; 0 or -1 (out of memory, err says so). */
+int ht_consume_opts_init(ht_consume_opts_t *o, char *err, size_t errlen);
+
+/*
+ * Parses argv (argv[0] is the command name, "consume").  Returns 0, or -1
+ * with a message in err; the caller prints it and exits 2.
+ */
+int ht_consume_opts_parse(ht_consume_opts_t *o, int argc, char **argv,
+    char *err, size_t errlen);
+
+/* Reads a file of name=value lines; errors are "file:line: ...". */
+int ht_consume_opts_file(ht_consume_opts_t *o, const char *path, char *err,
+    size_t errlen);
+
+/* Frees what the options own, including kconf unless it was taken. */
+void ht_consume_opts_free(ht_consume_opts_t *o);
+
+int ht_report_opts_parse(ht_report_opts_t *o, int argc, char **argv,
+    char *err, size_t errlen);
+void ht_report_opts_free(ht_report_opts_t *o);
+
+/* Strict decimal integer in [min, max]; 0 or -1. */
+int ht_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* Unix seconds, "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM[:SS]" (UTC); 0 or -1. */
+int ht_parse_time(const char *s, int64_t *out);
+
+
+#endif /* HT_OPTIONS_H */

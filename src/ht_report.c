@@ -1,0 +1,483 @@
+/*
+ * The report: one pass over the hourly rows of the chosen hotels, in key
+ * order, folding each (hotel, currency) run of rows into a few time
+ * windows, then one of three renderings (aligned table, CSV, JSON).
+ *
+ * Windows end at "now" (the clock, or --until/--now): the last 24 hours,
+ * the 24 hours before, the last 7 days and the 7 days before.  An hourly
+ * bucket belongs to a window when its start hour lies inside it.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ht_log.h"
+#include "ht_money.h"
+#include "ht_report.h"
+
+
+#define HT_DAY  86400
+
+
+typedef enum {
+    HT_WIN_ALL = 0,
+    HT_WIN_DAY,
+    HT_WIN_PREV_DAY,
+    HT_WIN_WEEK,
+    HT_WIN_PREV_WEEK,
+    HT_WIN_MAX
+} ht_window_e;
+
+
+typedef struct {
+    int64_t   count;
+    __int128  sum;              /* many buckets may exceed int64 */
+    int64_t   min;
+    int64_t   max;
+} ht_window_t;
+
+
+typedef struct {
+    char         *hotel_id;     /* owned by the line */
+    char          currency[4];
+    ht_window_t   win[HT_WIN_MAX];
+} ht_line_t;
+
+
+typedef struct {
+    ht_line_t   *lines;         /* owned, freed by ht_report_run() */
+    size_t       nlines;
+    size_t       cap;
+    int64_t      lo[HT_WIN_MAX];
+    int64_t      hi[HT_WIN_MAX];
+} ht_report_t;
+
+
+/* the rendered cells of one line: "-" marks an empty window */
+typedef struct {
+    char   count[24];
+    char   avg[HT_MONEY_LEN];
+    char   min[HT_MONEY_LEN];
+    char   max[HT_MONEY_LEN];
+    char   avg_day[HT_MONEY_LEN];
+    char   trend_day[24];
+    char   avg_week[HT_MONEY_LEN];
+    char   trend_week[24];
+} ht_cells_t;
+
+
+typedef struct {
+    FILE  *out;
+    int    first;
+} ht_json_ctx_t;
+
+
+static int ht_report_row(const ht_row_t *row, void *ctx);
+static void ht_cells_list(const ht_line_t *l, ht_cells_t *c,
+    const char **v);
+static void ht_report_cells(const ht_line_t *l, ht_cells_t *c);
+static void ht_avg_cell(char *buf, size_t size, const ht_window_t *w);
+static void ht_trend_cell(char *buf, size_t size, const ht_window_t *now,
+    const ht_window_t *before);
+static void ht_report_table(const ht_report_t *r, FILE *out);
+static void ht_report_csv(const ht_report_t *r, FILE *out);
+static void ht_report_json(const ht_report_t *r, ht_store_t *store,
+    FILE *out);
+static void ht_csv_field(const char *s, FILE *out);
+static void ht_json_string(const char *s, FILE *out);
+static void ht_json_value(const char *s, FILE *out);
+static void ht_report_rejected_line(const char *reason, int64_t count,
+    void *ctx);
+static void ht_report_rejected_json(const char *reason, int64_t count,
+    void *ctx);
+
+
+int
+ht_report_run(ht_store_t *store, const ht_report_opts_t *o, FILE *out)
+{
+    int           rc;
+    size_t        i;
+    ht_filter_t   f;
+    ht_report_t   r;
+
+    memset(&r, 0, sizeof(r));
+
+    r.lo[HT_WIN_ALL] = INT64_MIN;
+    r.hi[HT_WIN_ALL] = INT64_MAX;
+    r.lo[HT_WIN_DAY] = o->now - HT_DAY;
+    r.hi[HT_WIN_DAY] = o->now;
+    r.lo[HT_WIN_PREV_DAY] = o->now - 2 * HT_DAY;
+    r.hi[HT_WIN_PREV_DAY] = o->now - HT_DAY;
+    r.lo[HT_WIN_WEEK] = o->now - 7 * HT_DAY;
+    r.hi[HT_WIN_WEEK] = o->now;
+    r.lo[HT_WIN_PREV_WEEK] = o->now - 14 * HT_DAY;
+    r.hi[HT_WIN_PREV_WEEK] = o->now - 7 * HT_DAY;
+
+    f.hotels = o->hotels;
+    f.nhotels = o->nhotels;
+    f.currency = o->currency[0] ? o->currency : NULL;
+    f.since = o->since;
+    f.until = o->until;
+
+    rc = store->ops->scan(store, &f, ht_report_row, &r);
+
+    if (rc != 0) {
+        ht_log_error("report: %s", rc == -2 ? "out of memory" : store->err);
+
+    } else {
+        switch (o->format) {
+
+        case HT_FORMAT_CSV:
+            ht_report_csv(&r, out);
+            break;
+
+        case HT_FORMAT_JSON:
+            ht_report_json(&r, store, out);
+            break;
+
+        default:
+            ht_report_table(&r, out);
+            store->ops->rejected(store, ht_report_rejected_line, out);
+            break;
+        }
+    }
+
+    for (i = 0; i < r.nlines; i++) {
+        free(r.lines[i].hotel_id);
+    }
+
+    free(r.lines);
+
+    return rc == 0 ? 0 : -1;
+}
+
+
+static int
+ht_report_row(const ht_row_t *row, void *ctx)
+{
+    int           w;
+    ht_line_t    *l, *lines;
+    ht_report_t  *r = ctx;
+    ht_window_t  *win;
+
+    l = r->nlines ? &r->lines[r->nlines - 1] : NULL;
+
+    if (l == NULL || strcmp(l->hotel_id, row->hotel_id) != 0
+        || strcmp(l->currency, row->currency) != 0)
+    {
+        if (r->nlines == r->cap) {
+            r->cap = r->cap ? r->cap * 2 : 64;
+
+            lines = realloc(r->lines, r->cap * sizeof(ht_line_t));
+            if (lines == NULL) {
+                return -2;
+            }
+
+            r->lines = lines;
+        }
+
+        l = &r->lines[r->nlines];
+        memset(l, 0, sizeof(*l));
+
+        l->hotel_id = strdup(row->hotel_id);
+        if (l->hotel_id == NULL) {
+            return -2;
+        }
+
+        snprintf(l->currency, sizeof(l->currency), "%s", row->currency);
+        r->nlines++;
+    }
+
+    for (w = 0; w < HT_WIN_MAX; w++) {
+        if (row->bucket_start < r->lo[w] || row->bucket_start >= r->hi[w]) {
+            continue;
+        }
+
+        win = &l->win[w];
+
+        if (win->count == 0 || row->min_micros < win->min) {
+            win->min = row->min_micros;
+        }
+
+        if (win->count == 0 || row->max_micros > win->max) {
+            win->max = row->max_micros;
+        }
+
+        win->count += row->count;
+        win->sum += row->sum_micros;
+    }
+
+    return 0;
+}
+
+
+static void
+ht_report_cells(const ht_line_t *l, ht_cells_t *c)
+{
+    const ht_window_t  *all = &l->win[HT_WIN_ALL];
+
+    snprintf(c->count, sizeof(c->count), "%lld", (long long) all->count);
+    ht_avg_cell(c->avg, sizeof(c->avg), all);
+    ht_money_format(c->min, sizeof(c->min), all->min, 1);
+    ht_money_format(c->max, sizeof(c->max), all->max, 1);
+    ht_avg_cell(c->avg_day, sizeof(c->avg_day), &l->win[HT_WIN_DAY]);
+    ht_trend_cell(c->trend_day, sizeof(c->trend_day), &l->win[HT_WIN_DAY],
+                  &l->win[HT_WIN_PREV_DAY]);
+    ht_avg_cell(c->avg_week, sizeof(c->avg_week), &l->win[HT_WIN_WEEK]);
+    ht_trend_cell(c->trend_week, sizeof(c->trend_week), &l->win[HT_WIN_WEEK],
+                  &l->win[HT_WIN_PREV_WEEK]);
+}
+
+
+static void
+ht_avg_cell(char *buf, size_t size, const ht_window_t *w)
+{
+    if (w->count == 0) {
+        snprintf(buf, size, "-");
+        return;
+    }
+
+    ht_money_format(buf, size, w->sum, w->count);
+}
+
+
+static void
+ht_trend_cell(char *buf, size_t size, const ht_window_t *now,
+    const ht_window_t *before)
+{
+    int64_t  permille;
+
+    if (ht_trend_permille(now->sum, now->count, before->sum, before->count,
+                          &permille) != 0)
+    {
+        snprintf(buf, size, "-");
+        return;
+    }
+
+    ht_permille_format(buf, size, permille);
+}
+
+
+static const char  *ht_columns[] = {
+    "hotel", "currency", "count", "avg", "min", "max",
+    "avg_24h", "trend_24h", "avg_7d", "trend_7d"
+};
+
+#define HT_NCOLUMNS  (sizeof(ht_columns) / sizeof(ht_columns[0]))
+
+
+static void
+ht_cells_list(const ht_line_t *l, ht_cells_t *c, const char **v)
+{
+    v[0] = l->hotel_id;
+    v[1] = l->currency;
+    v[2] = c->count;
+    v[3] = c->avg;
+    v[4] = c->min;
+    v[5] = c->max;
+    v[6] = c->avg_day;
+    v[7] = c->trend_day;
+    v[8] = c->avg_week;
+    v[9] = c->trend_week;
+}
+
+
+static void
+ht_report_table(const ht_report_t *r, FILE *out)
+{
+    int          width[HT_NCOLUMNS], len;
+    size_t       i, k;
+    ht_cells_t   c;
+    const char  *v[HT_NCOLUMNS];
+
+    for (k = 0; k < HT_NCOLUMNS; k++) {
+        width[k] = strlen(ht_columns[k]);
+    }
+
+    for (i = 0; i < r->nlines; i++) {
+        ht_report_cells(&r->lines[i], &c);
+        ht_cells_list(&r->lines[i], &c, v);
+
+        for (k = 0; k < HT_NCOLUMNS; k++) {
+            len = strlen(v[k]);
+
+            if (len > width[k]) {
+                width[k] = len;
+            }
+        }
+    }
+
+    /* text columns to the left, numbers to the right */
+    for (k = 0; k < HT_NCOLUMNS; k++) {
+        fprintf(out, "%s%*s", k ? "  " : "", k < 2 ? -width[k] : width[k],
+                ht_columns[k]);
+    }
+
+    fputc('\n', out);
+
+    for (i = 0; i < r->nlines; i++) {
+        ht_report_cells(&r->lines[i], &c);
+        ht_cells_list(&r->lines[i], &c, v);
+
+        for (k = 0; k < HT_NCOLUMNS; k++) {
+            fprintf(out, "%s%*s", k ? "  " : "",
+                    k < 2 ? -width[k] : width[k], v[k]);
+        }
+
+        fputc('\n', out);
+    }
+}
+
+
+static void
+ht_report_csv(const ht_report_t *r, FILE *out)
+{
+    size_t       i, k;
+    ht_cells_t   c;
+    const char  *v[HT_NCOLUMNS];
+
+    for (k = 0; k < HT_NCOLUMNS; k++) {
+        fprintf(out, "%s%s", k ? "," : "", ht_columns[k]);
+    }
+
+    fputc('\n', out);
+
+    for (i = 0; i < r->nlines; i++) {
+        ht_report_cells(&r->lines[i], &c);
+        ht_cells_list(&r->lines[i], &c, v);
+
+        for (k = 0; k < HT_NCOLUMNS; k++) {
+            if (k) {
+                fputc(',', out);
+            }
+
+            if (strcmp(v[k], "-") != 0) {
+                ht_csv_field(v[k], out);
+            }
+        }
+
+        fputc('\n', out);
+    }
+}
+
+
+static void
+ht_report_json(const ht_report_t *r, ht_store_t *store, FILE *out)
+{
+    size_t          i, k;
+    ht_cells_t      c;
+    const char     *v[HT_NCOLUMNS];
+    ht_json_ctx_t   jc;
+
+    fprintf(out, "{\"rows\":[");
+
+    for (i = 0; i < r->nlines; i++) {
+        ht_report_cells(&r->lines[i], &c);
+        ht_cells_list(&r->lines[i], &c, v);
+
+        fprintf(out, "%s\n{", i ? "," : "");
+
+        for (k = 0; k < HT_NCOLUMNS; k++) {
+            fprintf(out, "%s\"%s\":", k ? "," : "", ht_columns[k]);
+
+            if (k < 2 || k == 7 || k == 9) {
+                /* ids and "+1.5%" trends are strings */
+                if (strcmp(v[k], "-") == 0) {
+                    fputs("null", out);
+
+                } else {
+                    ht_json_string(v[k], out);
+                }
+
+            } else {
+                ht_json_value(v[k], out);
+            }
+        }
+
+        fputc('}', out);
+    }
+
+    fprintf(out, "%s],\"rejected\":{", r->nlines ? "\n" : "");
+
+    jc.out = out;
+    jc.first = 1;
+    store->ops->rejected(store, ht_report_rejected_json, &jc);
+
+    fprintf(out, "}}\n");
+}
+
+
+static void
+ht_report_rejected_line(const char *reason, int64_t count, void *ctx)
+{
+    FILE  *out = ctx;
+
+    fprintf(out, "# rejected %s: %lld\n", reason, (long long) count);
+}
+
+
+static void
+ht_report_rejected_json(const char *reason, int64_t count, void *ctx)
+{
+    ht_json_ctx_t  *jc = ctx;
+
+    if (!jc->first) {
+        fputc(',', jc->out);
+    }
+
+    ht_json_string(reason, jc->out);
+    fprintf(jc->out, ":%lld", (long long) count);
+
+    jc->first = 0;
+}
+
+
+/* a number as is, "-" as null: amounts stay exact decimal literals */
+static void
+ht_json_value(const char *s, FILE *out)
+{
+    fputs(strcmp(s, "-") == 0 ? "null" : s, out);
+}
+
+
+static void
+ht_json_string(const char *s, FILE *out)
+{
+    fputc('"', out);
+
+    for ( /* void */ ; *s; s++) {
+        if (*s == '"' || *s == '\\') {
+            fprintf(out, "\\%c", *s);
+
+        } else if ((unsigned char) *s < 0x20) {
+            fprintf(out, "\\u%04x", (unsigned char) *s);
+
+        } else {
+            fputc(*s, out);
+        }
+    }
+
+    fputc('"', out);
+}
+
+
+static void
+ht_csv_field(const char *s, FILE *out)
+{
+    if (strpbrk(s, ",\"\r\n") == NULL) {
+        fputs(s, out);
+        return;
+    }
+
+    fputc('"', out);
+
+    for ( /* void */ ; *s; s++) {
+        if (*s == '"') {
+            fputc('"', out);
+        }
+
+        fputc(*s, out);
+    }
+
+    fputc('"', out);
+}

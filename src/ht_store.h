@@ -1,0 +1,135 @@
+/*
+ * The storage abstraction: where hotel-trends keeps its aggregates, its
+ * Kafka offsets and its counts of refused records, all three changed in
+ * one transaction so that a batch is counted exactly once.
+ *
+ * Two backends implement it: SQLite (one file, one writer at a time) and
+ * PostgreSQL (several consumers of one group writing concurrently).  Both
+ * create the schema on open:
+ *
+ *   hotel_rate_hourly(hotel_id, currency, bucket_start, count,
+ *                     sum_micros, min_micros, max_micros)
+ *   kafka_offsets(topic, partition, next_offset, lease_epoch, owner)
+ *   rejected_records(reason, count)
+ *
+ * next_offset is -1 for a partition claimed but never written: the
+ * consumer then starts where Kafka says (committed offset, or earliest).
+ * lease_epoch is bumped by every claim; a write must name the epoch it
+ * got, so that a member that lost a partition without noticing (a zombie
+ * past max.poll.interval.ms) cannot write for it any more.
+ */
+
+#ifndef HT_STORE_H
+#define HT_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ht_batch.h"
+
+
+#define HT_STORE_OK     0
+#define HT_STORE_ERROR  -1      /* the transaction was rolled back */
+#define HT_STORE_LOST   -2      /* a compare-and-set failed: rolled back */
+
+
+typedef struct {
+    int32_t   partition;
+    int64_t   next_offset;      /* -1: nothing written yet */
+    int64_t   lease_epoch;
+} ht_offset_t;
+
+
+typedef struct {
+    int32_t   partition;
+    int64_t   lease_epoch;      /* the one claim returned */
+    int64_t   expected;         /* next_offset as last read or written */
+    int64_t   next_offset;      /* last offset in the batch + 1 */
+} ht_offset_cas_t;
+
+
+/* one row of hotel_rate_hourly, as the report reads it */
+typedef struct {
+    const char  *hotel_id;      /* valid during the callback only */
+    const char  *currency;
+    int64_t      bucket_start;
+    int64_t      count;
+    int64_t      sum_micros;
+    int64_t      min_micros;
+    int64_t      max_micros;
+} ht_row_t;
+
+
+typedef struct {
+    char *const  *hotels;       /* NULL or nhotels ids */
+    size_t        nhotels;
+    const char   *currency;     /* NULL or "EUR" */
+    int64_t       since;        /* bucket_start >= since */
+    int64_t       until;        /* bucket_start < until */
+} ht_filter_t;
+
+
+/* returns 0 to go on, anything else stops the scan and is returned */
+typedef int (*ht_row_cb)(const ht_row_t *row, void *ctx);
+
+
+typedef struct ht_store_s  ht_store_t;
+
+typedef struct {
+    const char  *name;
+
+    /*
+     * In one transaction, for each of the n partitions: create its row or
+     * bump its lease_epoch, set owner, and read next_offset and the new
+     * lease_epoch back into parts[i].
+     */
+    int  (*claim)(ht_store_t *s, const char *topic, const char *owner,
+                  ht_offset_t *parts, size_t n);
+
+    /* Reads next_offset and lease_epoch of n partitions (-1, 0 if none). */
+    int  (*read)(ht_store_t *s, const char *topic, ht_offset_t *parts,
+                 size_t n);
+
+    /*
+     * In one transaction: upsert the batch's (sorted) aggregates, add its
+     * refused counts, and compare-and-set each partition's next_offset.
+     * HT_STORE_LOST sets *lost to the first partition whose row did not
+     * match.  Aggregates whose sum would overflow int64 in the table are
+     * not applied and are counted as sum_overflow in the same transaction.
+     */
+    int  (*apply)(ht_store_t *s, const char *topic, const ht_batch_t *b,
+                  const ht_offset_cas_t *cas, size_t n, int32_t *lost);
+
+    /* Rows matching f, ordered by hotel_id, currency, bucket_start. */
+    int  (*scan)(ht_store_t *s, const ht_filter_t *f, ht_row_cb cb,
+                 void *ctx);
+
+    /* Reads the refused counts: cb(reason, count, ctx) per row. */
+    int  (*rejected)(ht_store_t *s,
+                     void (*cb)(const char *reason, int64_t count, void *ctx),
+                     void *ctx);
+
+    /* Closes the connection and frees s. */
+    void (*close)(ht_store_t *s);
+} ht_store_ops_t;
+
+
+struct ht_store_s {
+    const ht_store_ops_t  *ops;
+    char                   err[512];    /* the last error, for logging */
+};
+
+
+/*
+ * Opens the database named by spec: "postgresql://...", "postgres://..."
+ * or a libpq "key=value ..." string for PostgreSQL; "sqlite:PATH" or a
+ * plain path for SQLite.  Returns a store to close with s->ops->close(),
+ * or NULL with a message in err.
+ */
+ht_store_t *ht_store_open(const char *spec, char *err, size_t errlen);
+
+ht_store_t *ht_store_sqlite_open(const char *path, char *err, size_t errlen);
+ht_store_t *ht_store_pg_open(const char *conninfo, char *err, size_t errlen);
+
+
+#endif /* HT_STORE_H */

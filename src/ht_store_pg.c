@@ -1,0 +1,678 @@
+/*
+ * The PostgreSQL backend of ht_store.h (libpq).
+ *
+ * Several members of the consumer group may write at once, so every
+ * writer touches rows in the same order: the batch arrives sorted by key
+ * and the offsets rows are updated in partition order, which keeps two
+ * transactions from waiting on each other's locks.  A batch's aggregates
+ * go in as one INSERT ... SELECT FROM unnest(arrays) ON CONFLICT: one
+ * round trip per batch, and pre-aggregation guarantees that no key
+ * appears twice in it (PostgreSQL refuses that).
+ *
+ * The offsets compare-and-set runs under READ COMMITTED: a concurrent
+ * claim of the same partition holds the row lock, and our UPDATE then
+ * re-checks lease_epoch against the claimed row, so it fails as it must.
+ *
+ * A broken connection is reset before the next transaction; the consumer
+ * retries, and the offsets in the database tell it where to start again.
+ */
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "ht_store.h"
+
+
+typedef struct {
+    ht_store_t   store;         /* first: a ht_store_t * is a ht_pg_t * */
+    PGconn      *conn;
+} ht_pg_t;
+
+
+/* a growing string, for array literals; free buf with free() */
+typedef struct {
+    char    *buf;
+    size_t   len;
+    size_t   cap;
+    int      oom;
+} ht_str_t;
+
+
+static int ht_pg_claim(ht_store_t *s, const char *topic, const char *owner,
+    ht_offset_t *parts, size_t n);
+static int ht_pg_read(ht_store_t *s, const char *topic, ht_offset_t *parts,
+    size_t n);
+static int ht_pg_apply(ht_store_t *s, const char *topic, const ht_batch_t *b,
+    const ht_offset_cas_t *cas, size_t n, int32_t *lost);
+static int ht_pg_scan(ht_store_t *s, const ht_filter_t *f, ht_row_cb cb,
+    void *ctx);
+static int ht_pg_rejected(ht_store_t *s,
+    void (*cb)(const char *reason, int64_t count, void *ctx), void *ctx);
+static void ht_pg_close(ht_store_t *s);
+static int ht_pg_ready(ht_pg_t *p);
+static int ht_pg_command(ht_pg_t *p, const char *sql, int nparams,
+    const char *const *params, int64_t *affected);
+static PGresult *ht_pg_query(ht_pg_t *p, const char *sql, int nparams,
+    const char *const *params);
+static void ht_pg_rollback(ht_pg_t *p);
+static void ht_str_add(ht_str_t *s, const char *data, size_t len);
+static void ht_str_text_elem(ht_str_t *s, const char *text, size_t len);
+static void ht_str_int_elem(ht_str_t *s, int64_t v);
+
+
+static const ht_store_ops_t  ht_pg_ops = {
+    "postgresql",
+    ht_pg_claim,
+    ht_pg_read,
+    ht_pg_apply,
+    ht_pg_scan,
+    ht_pg_rejected,
+    ht_pg_close
+};
+
+
+static const char  ht_pg_schema[] =
+    "CREATE TABLE IF NOT EXISTS hotel_rate_hourly ("
+    " hotel_id text NOT NULL,"
+    " currency text NOT NULL,"
+    " bucket_start bigint NOT NULL,"
+    " count bigint NOT NULL,"
+    " sum_micros bigint NOT NULL,"
+    " min_micros bigint NOT NULL,"
+    " max_micros bigint NOT NULL,"
+    " PRIMARY KEY (hotel_id, currency, bucket_start));"
+    "CREATE TABLE IF NOT EXISTS kafka_offsets ("
+    " topic text NOT NULL,"
+    " partition integer NOT NULL,"
+    " next_offset bigint NOT NULL,"
+    " lease_epoch bigint NOT NULL,"
+    " owner text NOT NULL,"
+    " PRIMARY KEY (topic, partition));"
+    "CREATE TABLE IF NOT EXISTS rejected_records ("
+    " reason text PRIMARY KEY,"
+    " count bigint NOT NULL);";
+
+
+/*
+ * The upsert returns how many records it could not add because a
+ * bucket's sum would overflow bigint (those rows are left unchanged).
+ */
+static const char  ht_pg_upsert[] =
+    "WITH input AS ("
+    " SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[],"
+    " $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[])"
+    " AS u(hotel_id, currency, bucket_start, count, sum_micros,"
+    " min_micros, max_micros)"
+    "), up AS ("
+    " INSERT INTO hotel_rate_hourly AS t (hotel_id, currency, bucket_start,"
+    " count, sum_micros, min_micros, max_micros)"
+    " SELECT * FROM input"
+    " ON CONFLICT (hotel_id, currency, bucket_start) DO UPDATE SET"
+    " count = t.count + excluded.count,"
+    " sum_micros = t.sum_micros + excluded.sum_micros,"
+    " min_micros = least(t.min_micros, excluded.min_micros),"
+    " max_micros = greatest(t.max_micros, excluded.max_micros)"
+    " WHERE t.sum_micros::numeric + excluded.sum_micros"
+    " BETWEEN -9223372036854775808 AND 9223372036854775807"
+    " RETURNING hotel_id, currency, bucket_start"
+    ")"
+    " SELECT coalesce(sum(i.count), 0)::bigint FROM input i"
+    " WHERE NOT EXISTS (SELECT 1 FROM up WHERE up.hotel_id = i.hotel_id"
+    " AND up.currency = i.currency AND up.bucket_start = i.bucket_start)";
+
+
+ht_store_t *
+ht_store_pg_open(const char *conninfo, char *err, size_t errlen)
+{
+    ht_pg_t   *p;
+    PGresult  *res;
+
+    p = calloc(1, sizeof(ht_pg_t));
+    if (p == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+
+    p->store.ops = &ht_pg_ops;
+    p->conn = PQconnectdb(conninfo);
+
+    if (p->conn == NULL || PQstatus(p->conn) != CONNECTION_OK) {
+        snprintf(err, errlen, "postgresql: %s",
+                 p->conn ? PQerrorMessage(p->conn) : "out of memory");
+        ht_pg_close(&p->store);
+        return NULL;
+    }
+
+    /* our own messages say what failed; NOTICEs ("already exists") would
+     * only be noise on stderr */
+    res = PQexec(p->conn, "SET client_min_messages = warning");
+    PQclear(res);
+
+    res = PQexec(p->conn, ht_pg_schema);
+
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        snprintf(err, errlen, "postgresql: creating the schema: %s",
+                 PQerrorMessage(p->conn));
+        PQclear(res);
+        ht_pg_close(&p->store);
+        return NULL;
+    }
+
+    PQclear(res);
+
+    return &p->store;
+}
+
+
+static void
+ht_pg_close(ht_store_t *s)
+{
+    ht_pg_t  *p = (ht_pg_t *) s;
+
+    if (p->conn != NULL) {
+        PQfinish(p->conn);
+    }
+
+    free(p);
+}
+
+
+static int
+ht_pg_claim(ht_store_t *s, const char *topic, const char *owner,
+    ht_offset_t *parts, size_t n)
+{
+    char         part[16];
+    size_t       i;
+    ht_pg_t     *p = (ht_pg_t *) s;
+    PGresult    *res;
+    const char  *params[3];
+
+    if (ht_pg_ready(p) != 0 || ht_pg_command(p, "BEGIN", 0, NULL, NULL)) {
+        return HT_STORE_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        snprintf(part, sizeof(part), "%d", (int) parts[i].partition);
+
+        params[0] = topic;
+        params[1] = part;
+        params[2] = owner;
+
+        res = ht_pg_query(p,
+            "INSERT INTO kafka_offsets"
+            " (topic, partition, next_offset, lease_epoch, owner)"
+            " VALUES ($1, $2, -1, 1, $3)"
+            " ON CONFLICT (topic, partition) DO UPDATE SET"
+            " lease_epoch = kafka_offsets.lease_epoch + 1,"
+            " owner = excluded.owner"
+            " RETURNING next_offset, lease_epoch", 3, params);
+
+        if (res == NULL) {
+            goto failed;
+        }
+
+        parts[i].next_offset = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        parts[i].lease_epoch = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+
+        PQclear(res);
+    }
+
+    if (ht_pg_command(p, "COMMIT", 0, NULL, NULL) != 0) {
+        goto failed;
+    }
+
+    return HT_STORE_OK;
+
+failed:
+
+    ht_pg_rollback(p);
+
+    return HT_STORE_ERROR;
+}
+
+
+static int
+ht_pg_read(ht_store_t *s, const char *topic, ht_offset_t *parts, size_t n)
+{
+    char         part[16];
+    size_t       i;
+    ht_pg_t     *p = (ht_pg_t *) s;
+    PGresult    *res;
+    const char  *params[2];
+
+    if (ht_pg_ready(p) != 0) {
+        return HT_STORE_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        snprintf(part, sizeof(part), "%d", (int) parts[i].partition);
+
+        params[0] = topic;
+        params[1] = part;
+
+        res = ht_pg_query(p, "SELECT next_offset, lease_epoch"
+                          " FROM kafka_offsets"
+                          " WHERE topic = $1 AND partition = $2", 2, params);
+        if (res == NULL) {
+            return HT_STORE_ERROR;
+        }
+
+        if (PQntuples(res) == 1) {
+            parts[i].next_offset = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+            parts[i].lease_epoch = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+
+        } else {
+            parts[i].next_offset = -1;
+            parts[i].lease_epoch = 0;
+        }
+
+        PQclear(res);
+    }
+
+    return HT_STORE_OK;
+}
+
+
+static int
+ht_pg_apply(ht_store_t *s, const char *topic, const ht_batch_t *b,
+    const ht_offset_cas_t *cas, size_t n, int32_t *lost)
+{
+    int              rc, k;
+    char             num[5][24], total[24];
+    size_t           i;
+    int64_t          affected, overflowed, count;
+    ht_pg_t         *p = (ht_pg_t *) s;
+    PGresult        *res;
+    ht_str_t         arr[7];
+    ht_reject_e      r;
+    const char      *params[7];
+    const ht_agg_t  *a;
+
+    if (ht_pg_ready(p) != 0 || ht_pg_command(p, "BEGIN", 0, NULL, NULL)) {
+        return HT_STORE_ERROR;
+    }
+
+    memset(arr, 0, sizeof(arr));
+    rc = HT_STORE_ERROR;
+
+    for (i = 0; i < n; i++) {
+        snprintf(num[0], sizeof(num[0]), "%" PRId64, cas[i].next_offset);
+        snprintf(num[1], sizeof(num[1]), "%d", (int) cas[i].partition);
+        snprintf(num[2], sizeof(num[2]), "%" PRId64, cas[i].lease_epoch);
+        snprintf(num[3], sizeof(num[3]), "%" PRId64, cas[i].expected);
+
+        params[0] = num[0];
+        params[1] = topic;
+        params[2] = num[1];
+        params[3] = num[2];
+        params[4] = num[3];
+
+        if (ht_pg_command(p, "UPDATE kafka_offsets SET next_offset = $1"
+                          " WHERE topic = $2 AND partition = $3"
+                          " AND lease_epoch = $4 AND next_offset = $5",
+                          5, params, &affected) != 0)
+        {
+            goto failed;
+        }
+
+        if (affected != 1) {
+            snprintf(s->err, sizeof(s->err), "partition %d: lease %" PRId64
+                     " or offset %" PRId64 " no longer current",
+                     (int) cas[i].partition, cas[i].lease_epoch,
+                     cas[i].expected);
+            *lost = cas[i].partition;
+            rc = HT_STORE_LOST;
+            goto failed;
+        }
+    }
+
+    overflowed = 0;
+
+    if (b->naggs > 0) {
+        for (k = 0; k < 7; k++) {
+            ht_str_add(&arr[k], "{", 1);
+        }
+
+        for (i = 0; i < b->naggs; i++) {
+            a = &b->aggs[i];
+
+            if (i > 0) {
+                for (k = 0; k < 7; k++) {
+                    ht_str_add(&arr[k], ",", 1);
+                }
+            }
+
+            ht_str_text_elem(&arr[0], a->hotel_id, strlen(a->hotel_id));
+            ht_str_text_elem(&arr[1], a->currency, 3);
+            ht_str_int_elem(&arr[2], a->bucket_start);
+            ht_str_int_elem(&arr[3], a->count);
+            ht_str_int_elem(&arr[4], a->sum_micros);
+            ht_str_int_elem(&arr[5], a->min_micros);
+            ht_str_int_elem(&arr[6], a->max_micros);
+        }
+
+        for (k = 0; k < 7; k++) {
+            ht_str_add(&arr[k], "}", 2);     /* with the NUL */
+
+            if (arr[k].oom) {
+                snprintf(s->err, sizeof(s->err), "out of memory");
+                goto failed;
+            }
+
+            params[k] = arr[k].buf;
+        }
+
+        res = ht_pg_query(p, ht_pg_upsert, 7, params);
+        if (res == NULL) {
+            goto failed;
+        }
+
+        overflowed = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
+    }
+
+    for (r = HT_REJECT_NONE + 1; r < HT_REJECT_MAX; r++) {
+        count = b->rejected[r];
+
+        if (r == HT_REJECT_SUM_OVERFLOW) {
+            count += overflowed;
+        }
+
+        if (count == 0) {
+            continue;
+        }
+
+        snprintf(total, sizeof(total), "%" PRId64, count);
+
+        params[0] = ht_reject_name(r);
+        params[1] = total;
+
+        if (ht_pg_command(p, "INSERT INTO rejected_records (reason, count)"
+                          " VALUES ($1, $2) ON CONFLICT (reason) DO UPDATE"
+                          " SET count = rejected_records.count"
+                          " + excluded.count", 2, params, NULL) != 0)
+        {
+            goto failed;
+        }
+    }
+
+    if (ht_pg_command(p, "COMMIT", 0, NULL, NULL) != 0) {
+        goto failed;
+    }
+
+    for (k = 0; k < 7; k++) {
+        free(arr[k].buf);
+    }
+
+    return HT_STORE_OK;
+
+failed:
+
+    for (k = 0; k < 7; k++) {
+        free(arr[k].buf);
+    }
+
+    ht_pg_rollback(p);
+
+    return rc;
+}
+
+
+static int
+ht_pg_scan(ht_store_t *s, const ht_filter_t *f, ht_row_cb cb, void *ctx)
+{
+    int          rc, i, nrows;
+    char         since[24], until[24];
+    size_t       h;
+    ht_pg_t     *p = (ht_pg_t *) s;
+    ht_row_t     row;
+    ht_str_t     hotels;
+    PGresult    *res;
+    const char  *params[4];
+
+    if (ht_pg_ready(p) != 0) {
+        return -1;
+    }
+
+    memset(&hotels, 0, sizeof(hotels));
+
+    if (f->nhotels > 0) {
+        ht_str_add(&hotels, "{", 1);
+
+        for (h = 0; h < f->nhotels; h++) {
+            if (h > 0) {
+                ht_str_add(&hotels, ",", 1);
+            }
+
+            ht_str_text_elem(&hotels, f->hotels[h], strlen(f->hotels[h]));
+        }
+
+        ht_str_add(&hotels, "}", 2);
+
+        if (hotels.oom) {
+            free(hotels.buf);
+            snprintf(s->err, sizeof(s->err), "out of memory");
+            return -1;
+        }
+    }
+
+    snprintf(since, sizeof(since), "%" PRId64, f->since);
+    snprintf(until, sizeof(until), "%" PRId64, f->until);
+
+    params[0] = since;
+    params[1] = until;
+    params[2] = f->currency;
+    params[3] = hotels.buf;
+
+    /* byte order, like SQLite, so that both backends report alike */
+    res = ht_pg_query(p,
+        "SELECT hotel_id, currency, bucket_start, count, sum_micros,"
+        " min_micros, max_micros FROM hotel_rate_hourly"
+        " WHERE bucket_start >= $1 AND bucket_start < $2"
+        " AND ($3::text IS NULL OR currency = $3)"
+        " AND ($4::text[] IS NULL OR hotel_id = ANY ($4))"
+        " ORDER BY hotel_id COLLATE \"C\", currency, bucket_start",
+        4, params);
+
+    free(hotels.buf);
+
+    if (res == NULL) {
+        return -1;
+    }
+
+    nrows = PQntuples(res);
+    rc = 0;
+
+    for (i = 0; i < nrows && rc == 0; i++) {
+        row.hotel_id = PQgetvalue(res, i, 0);
+        row.currency = PQgetvalue(res, i, 1);
+        row.bucket_start = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+        row.count = strtoll(PQgetvalue(res, i, 3), NULL, 10);
+        row.sum_micros = strtoll(PQgetvalue(res, i, 4), NULL, 10);
+        row.min_micros = strtoll(PQgetvalue(res, i, 5), NULL, 10);
+        row.max_micros = strtoll(PQgetvalue(res, i, 6), NULL, 10);
+
+        rc = cb(&row, ctx);
+    }
+
+    PQclear(res);
+
+    return rc;
+}
+
+
+static int
+ht_pg_rejected(ht_store_t *s,
+    void (*cb)(const char *reason, int64_t count, void *ctx), void *ctx)
+{
+    int        i;
+    ht_pg_t   *p = (ht_pg_t *) s;
+    PGresult  *res;
+
+    if (ht_pg_ready(p) != 0) {
+        return -1;
+    }
+
+    res = ht_pg_query(p, "SELECT reason, count FROM rejected_records"
+                      " ORDER BY reason COLLATE \"C\"", 0, NULL);
+    if (res == NULL) {
+        return -1;
+    }
+
+    for (i = 0; i < PQntuples(res); i++) {
+        cb(PQgetvalue(res, i, 0), strtoll(PQgetvalue(res, i, 1), NULL, 10),
+           ctx);
+    }
+
+    PQclear(res);
+
+    return 0;
+}
+
+
+/* reconnects a broken connection; 0 when the connection is usable */
+static int
+ht_pg_ready(ht_pg_t *p)
+{
+    if (PQstatus(p->conn) == CONNECTION_OK) {
+        return 0;
+    }
+
+    PQreset(p->conn);
+
+    if (PQstatus(p->conn) != CONNECTION_OK) {
+        snprintf(p->store.err, sizeof(p->store.err), "reconnecting: %s",
+                 PQerrorMessage(p->conn));
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/* runs a statement that returns no rows; *affected gets PQcmdTuples */
+static int
+ht_pg_command(ht_pg_t *p, const char *sql, int nparams,
+    const char *const *params, int64_t *affected)
+{
+    PGresult  *res;
+
+    res = PQexecParams(p->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        snprintf(p->store.err, sizeof(p->store.err), "%.40s: %s", sql,
+                 PQerrorMessage(p->conn));
+        PQclear(res);
+        return -1;
+    }
+
+    if (affected != NULL) {
+        *affected = strtoll(PQcmdTuples(res), NULL, 10);
+    }
+
+    PQclear(res);
+
+    return 0;
+}
+
+
+/* runs a query; the result is the caller's to PQclear(), NULL on error */
+static PGresult *
+ht_pg_query(ht_pg_t *p, const char *sql, int nparams,
+    const char *const *params)
+{
+    PGresult  *res;
+
+    res = PQexecParams(p->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        snprintf(p->store.err, sizeof(p->store.err), "%.40s: %s", sql,
+                 PQerrorMessage(p->conn));
+        PQclear(res);
+        return NULL;
+    }
+
+    return res;
+}
+
+
+static void
+ht_pg_rollback(ht_pg_t *p)
+{
+    PGresult  *res;
+
+    if (PQstatus(p->conn) != CONNECTION_OK) {
+        return;
+    }
+
+    res = PQexec(p->conn, "ROLLBACK");
+    PQclear(res);
+}
+
+
+static void
+ht_str_add(ht_str_t *s, const char *data, size_t len)
+{
+    char    *buf;
+    size_t   cap;
+
+    if (s->oom) {
+        return;
+    }
+
+    if (s->len + len > s->cap) {
+        cap = s->cap ? s->cap : 256;
+
+        while (cap < s->len + len) {
+            cap *= 2;
+        }
+
+        buf = realloc(s->buf, cap);
+        if (buf == NULL) {
+            s->oom = 1;
+            return;
+        }
+
+        s->buf = buf;
+        s->cap = cap;
+    }
+
+    memcpy(s->buf + s->len, data, len);
+    s->len += len;
+}
+
+
+/* an array element in double quotes, backslash before '"' and '\' */
+static void
+ht_str_text_elem(ht_str_t *s, const char *text, size_t len)
+{
+    size_t  i, start;
+
+    ht_str_add(s, "\"", 1);
+
+    for (start = 0, i = 0; i < len; i++) {
+        if (text[i] == '"' || text[i] == '\\') {
+            ht_str_add(s, text + start, i - start);
+            ht_str_add(s, "\\", 1);
+            start = i;
+        }
+    }
+
+    ht_str_add(s, text + start, len - start);
+    ht_str_add(s, "\"", 1);
+}
+
+
+static void
+ht_str_int_elem(ht_str_t *s, int64_t v)
+{
+    int   n;
+    char  num[24];
+
+    n = snprintf(num, sizeof(num), "%" PRId64, v);
+    ht_str_add(s, num, n);
+}

@@ -1,0 +1,536 @@
+/*
+ * The SQLite backend of ht_store.h: one database file, WAL journal.
+ *
+ * SQLite allows one writer per file, so every write transaction starts
+ * with BEGIN IMMEDIATE (take the write lock now, not at the first write,
+ * which could fail with SQLITE_BUSY halfway through) and waits up to
+ * busy_timeout for another writer.  synchronous=NORMAL is enough for
+ * exactly-once: a power cut may lose the last commits, but it loses their
+ * offsets with them, so those records are simply read again.
+ *
+ * Integer overflow: SQLite silently turns an overflowing integer sum into
+ * a REAL, which would make sums inexact forever.  The upsert refuses the
+ * update when the new sum is not an integer, and the caller counts the
+ * refused records as sum_overflow.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "ht_store.h"
+
+
+#define HT_SQLITE_BUSY_MS  10000
+
+
+typedef struct {
+    ht_store_t     store;       /* first: a ht_store_t * is a ht_sqlite_t * */
+    sqlite3       *db;
+    sqlite3_stmt  *upsert;
+    sqlite3_stmt  *reject;
+    sqlite3_stmt  *cas;
+    sqlite3_stmt  *claim;
+    sqlite3_stmt  *read;
+} ht_sqlite_t;
+
+
+static int ht_sqlite_claim(ht_store_t *s, const char *topic,
+    const char *owner, ht_offset_t *parts, size_t n);
+static int ht_sqlite_read(ht_store_t *s, const char *topic,
+    ht_offset_t *parts, size_t n);
+static int ht_sqlite_apply(ht_store_t *s, const char *topic,
+    const ht_batch_t *b, const ht_offset_cas_t *cas, size_t n,
+    int32_t *lost);
+static int ht_sqlite_scan(ht_store_t *s, const ht_filter_t *f, ht_row_cb cb,
+    void *ctx);
+static int ht_sqlite_rejected(ht_store_t *s,
+    void (*cb)(const char *reason, int64_t count, void *ctx), void *ctx);
+static void ht_sqlite_close(ht_store_t *s);
+static int ht_sqlite_exec(ht_sqlite_t *q, const char *sql);
+static int ht_sqlite_fail(ht_sqlite_t *q, const char *what);
+static int ht_sqlite_add_rejected(ht_sqlite_t *q, const char *reason,
+    int64_t count);
+
+
+static const ht_store_ops_t  ht_sqlite_ops = {
+    "sqlite",
+    ht_sqlite_claim,
+    ht_sqlite_read,
+    ht_sqlite_apply,
+    ht_sqlite_scan,
+    ht_sqlite_rejected,
+    ht_sqlite_close
+};
+
+
+static const char  ht_sqlite_schema[] =
+    "CREATE TABLE IF NOT EXISTS hotel_rate_hourly ("
+    " hotel_id TEXT NOT NULL,"
+    " currency TEXT NOT NULL,"
+    " bucket_start BIGINT NOT NULL,"
+    " count BIGINT NOT NULL,"
+    " sum_micros BIGINT NOT NULL,"
+    " min_micros BIGINT NOT NULL,"
+    " max_micros BIGINT NOT NULL,"
+    " PRIMARY KEY (hotel_id, currency, bucket_start)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS kafka_offsets ("
+    " topic TEXT NOT NULL,"
+    " partition INTEGER NOT NULL,"
+    " next_offset BIGINT NOT NULL,"
+    " lease_epoch BIGINT NOT NULL,"
+    " owner TEXT NOT NULL,"
+    " PRIMARY KEY (topic, partition)"
+    ");"
+    "CREATE TABLE IF NOT EXISTS rejected_records ("
+    " reason TEXT PRIMARY KEY,"
+    " count BIGINT NOT NULL"
+    ");";
+
+
+ht_store_t *
+ht_store_sqlite_open(const char *path, char *err, size_t errlen)
+{
+    int           rc;
+    ht_sqlite_t  *q;
+
+    q = calloc(1, sizeof(ht_sqlite_t));
+    if (q == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+
+    q->store.ops = &ht_sqlite_ops;
+
+    rc = sqlite3_open_v2(path, &q->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "sqlite %s: %s", path,
+                 q->db ? sqlite3_errmsg(q->db) : sqlite3_errstr(rc));
+        ht_sqlite_close(&q->store);
+        return NULL;
+    }
+
+    sqlite3_busy_timeout(q->db, HT_SQLITE_BUSY_MS);
+
+    if (ht_sqlite_exec(q, "PRAGMA journal_mode=WAL") != 0
+        || ht_sqlite_exec(q, "PRAGMA synchronous=NORMAL") != 0
+        || ht_sqlite_exec(q, ht_sqlite_schema) != 0)
+    {
+        goto failed;
+    }
+
+#define HT_PREPARE(stmt, sql)                                                 \
+    if (sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT,         \
+                           &q->stmt, NULL) != SQLITE_OK)                      \
+    {                                                                         \
+        ht_sqlite_fail(q, "prepare " #stmt);                                  \
+        goto failed;                                                          \
+    }
+
+    HT_PREPARE(upsert,
+        "INSERT INTO hotel_rate_hourly (hotel_id, currency, bucket_start,"
+        " count, sum_micros, min_micros, max_micros)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+        " ON CONFLICT (hotel_id, currency, bucket_start) DO UPDATE SET"
+        " count = count + excluded.count,"
+        " sum_micros = sum_micros + excluded.sum_micros,"
+        " min_micros = min(min_micros, excluded.min_micros),"
+        " max_micros = max(max_micros, excluded.max_micros)"
+        " WHERE typeof(sum_micros + excluded.sum_micros) = 'integer'"
+        " AND typeof(count + excluded.count) = 'integer'");
+
+    HT_PREPARE(reject,
+        "INSERT INTO rejected_records (reason, count) VALUES (?1, ?2)"
+        " ON CONFLICT (reason) DO UPDATE SET count = count + excluded.count");
+
+    HT_PREPARE(cas,
+        "UPDATE kafka_offsets SET next_offset = ?1"
+        " WHERE topic = ?2 AND partition = ?3"
+        " AND lease_epoch = ?4 AND next_offset = ?5");
+
+    HT_PREPARE(claim,
+        "INSERT INTO kafka_offsets"
+        " (topic, partition, next_offset, lease_epoch, owner)"
+        " VALUES (?1, ?2, -1, 1, ?3)"
+        " ON CONFLICT (topic, partition) DO UPDATE SET"
+        " lease_epoch = lease_epoch + 1, owner = excluded.owner"
+        " RETURNING next_offset, lease_epoch");
+
+    HT_PREPARE(read,
+        "SELECT next_offset, lease_epoch FROM kafka_offsets"
+        " WHERE topic = ?1 AND partition = ?2");
+
+#undef HT_PREPARE
+
+    return &q->store;
+
+failed:
+
+    snprintf(err, errlen, "sqlite %s: %s", path, q->store.err);
+    ht_sqlite_close(&q->store);
+
+    return NULL;
+}
+
+
+static void
+ht_sqlite_close(ht_store_t *s)
+{
+    ht_sqlite_t  *q = (ht_sqlite_t *) s;
+
+    sqlite3_finalize(q->upsert);
+    sqlite3_finalize(q->reject);
+    sqlite3_finalize(q->cas);
+    sqlite3_finalize(q->claim);
+    sqlite3_finalize(q->read);
+
+    if (q->db != NULL) {
+        sqlite3_close(q->db);
+    }
+
+    free(q);
+}
+
+
+static int
+ht_sqlite_claim(ht_store_t *s, const char *topic, const char *owner,
+    ht_offset_t *parts, size_t n)
+{
+    size_t        i;
+    ht_sqlite_t  *q = (ht_sqlite_t *) s;
+
+    if (ht_sqlite_exec(q, "BEGIN IMMEDIATE") != 0) {
+        return HT_STORE_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        sqlite3_reset(q->claim);
+        sqlite3_bind_text(q->claim, 1, topic, -1, SQLITE_STATIC);
+        sqlite3_bind_int(q->claim, 2, parts[i].partition);
+        sqlite3_bind_text(q->claim, 3, owner, -1, SQLITE_STATIC);
+
+        if (sqlite3_step(q->claim) != SQLITE_ROW) {
+            ht_sqlite_fail(q, "claim");
+            goto failed;
+        }
+
+        parts[i].next_offset = sqlite3_column_int64(q->claim, 0);
+        parts[i].lease_epoch = sqlite3_column_int64(q->claim, 1);
+
+        /* RETURNING hands the row out before the statement completes */
+        if (sqlite3_step(q->claim) != SQLITE_DONE) {
+            ht_sqlite_fail(q, "claim");
+            goto failed;
+        }
+    }
+
+    sqlite3_reset(q->claim);
+
+    if (ht_sqlite_exec(q, "COMMIT") != 0) {
+        goto failed;
+    }
+
+    return HT_STORE_OK;
+
+failed:
+
+    sqlite3_reset(q->claim);
+    ht_sqlite_exec(q, "ROLLBACK");
+
+    return HT_STORE_ERROR;
+}
+
+
+static int
+ht_sqlite_read(ht_store_t *s, const char *topic, ht_offset_t *parts, size_t n)
+{
+    int           rc;
+    size_t        i;
+    ht_sqlite_t  *q = (ht_sqlite_t *) s;
+
+    for (i = 0; i < n; i++) {
+        sqlite3_reset(q->read);
+        sqlite3_bind_text(q->read, 1, topic, -1, SQLITE_STATIC);
+        sqlite3_bind_int(q->read, 2, parts[i].partition);
+
+        rc = sqlite3_step(q->read);
+
+        if (rc == SQLITE_ROW) {
+            parts[i].next_offset = sqlite3_column_int64(q->read, 0);
+            parts[i].lease_epoch = sqlite3_column_int64(q->read, 1);
+
+        } else if (rc == SQLITE_DONE) {
+            parts[i].next_offset = -1;
+            parts[i].lease_epoch = 0;
+
+        } else {
+            ht_sqlite_fail(q, "read offsets");
+            sqlite3_reset(q->read);
+            return HT_STORE_ERROR;
+        }
+    }
+
+    sqlite3_reset(q->read);
+
+    return HT_STORE_OK;
+}
+
+
+static int
+ht_sqlite_apply(ht_store_t *s, const char *topic, const ht_batch_t *b,
+    const ht_offset_cas_t *cas, size_t n, int32_t *lost)
+{
+    int              rc;
+    size_t           i;
+    int64_t          overflowed;
+    ht_reject_e      r;
+    ht_sqlite_t     *q = (ht_sqlite_t *) s;
+    const ht_agg_t  *a;
+
+    if (ht_sqlite_exec(q, "BEGIN IMMEDIATE") != 0) {
+        return HT_STORE_ERROR;
+    }
+
+    /* the offsets first: a lost lease aborts before any other work */
+    for (i = 0; i < n; i++) {
+        sqlite3_reset(q->cas);
+        sqlite3_bind_int64(q->cas, 1, cas[i].next_offset);
+        sqlite3_bind_text(q->cas, 2, topic, -1, SQLITE_STATIC);
+        sqlite3_bind_int(q->cas, 3, cas[i].partition);
+        sqlite3_bind_int64(q->cas, 4, cas[i].lease_epoch);
+        sqlite3_bind_int64(q->cas, 5, cas[i].expected);
+
+        if (sqlite3_step(q->cas) != SQLITE_DONE) {
+            ht_sqlite_fail(q, "offsets");
+            goto failed;
+        }
+
+        if (sqlite3_changes(q->db) != 1) {
+            snprintf(s->err, sizeof(s->err), "partition %d: lease %lld or "
+                     "offset %lld no longer current", (int) cas[i].partition,
+                     (long long) cas[i].lease_epoch,
+                     (long long) cas[i].expected);
+            *lost = cas[i].partition;
+            rc = HT_STORE_LOST;
+            goto rollback;
+        }
+    }
+
+    overflowed = 0;
+
+    for (i = 0; i < b->naggs; i++) {
+        a = &b->aggs[i];
+
+        sqlite3_reset(q->upsert);
+        sqlite3_bind_text(q->upsert, 1, a->hotel_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q->upsert, 2, a->currency, 3, SQLITE_STATIC);
+        sqlite3_bind_int64(q->upsert, 3, a->bucket_start);
+        sqlite3_bind_int64(q->upsert, 4, a->count);
+        sqlite3_bind_int64(q->upsert, 5, a->sum_micros);
+        sqlite3_bind_int64(q->upsert, 6, a->min_micros);
+        sqlite3_bind_int64(q->upsert, 7, a->max_micros);
+
+        if (sqlite3_step(q->upsert) != SQLITE_DONE) {
+            ht_sqlite_fail(q, "upsert");
+            goto failed;
+        }
+
+        if (sqlite3_changes(q->db) == 0) {
+            overflowed += a->count;
+        }
+    }
+
+    sqlite3_reset(q->upsert);
+
+    for (r = HT_REJECT_NONE + 1; r < HT_REJECT_MAX; r++) {
+        if (b->rejected[r] == 0
+            && !(r == HT_REJECT_SUM_OVERFLOW && overflowed > 0))
+        {
+            continue;
+        }
+
+        if (ht_sqlite_add_rejected(q, ht_reject_name(r), b->rejected[r]
+                                   + (r == HT_REJECT_SUM_OVERFLOW
+                                      ? overflowed : 0)) != 0)
+        {
+            goto failed;
+        }
+    }
+
+    if (ht_sqlite_exec(q, "COMMIT") != 0) {
+        goto failed;
+    }
+
+    return HT_STORE_OK;
+
+failed:
+
+    rc = HT_STORE_ERROR;
+
+rollback:
+
+    sqlite3_reset(q->cas);
+    sqlite3_reset(q->upsert);
+    sqlite3_reset(q->reject);
+
+    if (!sqlite3_get_autocommit(q->db)) {
+        ht_sqlite_exec(q, "ROLLBACK");
+    }
+
+    return rc;
+}
+
+
+static int
+ht_sqlite_add_rejected(ht_sqlite_t *q, const char *reason, int64_t count)
+{
+    sqlite3_reset(q->reject);
+    sqlite3_bind_text(q->reject, 1, reason, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q->reject, 2, count);
+
+    if (sqlite3_step(q->reject) != SQLITE_DONE) {
+        return ht_sqlite_fail(q, "rejected_records");
+    }
+
+    sqlite3_reset(q->reject);
+
+    return 0;
+}
+
+
+static int
+ht_sqlite_scan(ht_store_t *s, const ht_filter_t *f, ht_row_cb cb, void *ctx)
+{
+    int            rc;
+    char          *sql, *p;
+    size_t         i, len;
+    ht_row_t       row;
+    ht_sqlite_t   *q = (ht_sqlite_t *) s;
+    sqlite3_stmt  *st;
+
+    len = 512 + f->nhotels * 4;
+
+    sql = malloc(len);
+    if (sql == NULL) {
+        snprintf(s->err, sizeof(s->err), "out of memory");
+        return -1;
+    }
+
+    p = sql + snprintf(sql, len,
+        "SELECT hotel_id, currency, bucket_start, count, sum_micros,"
+        " min_micros, max_micros FROM hotel_rate_hourly"
+        " WHERE bucket_start >= ?1 AND bucket_start < ?2"
+        " AND (?3 IS NULL OR currency = ?3)");
+
+    if (f->nhotels > 0) {
+        p += sprintf(p, " AND hotel_id IN (");
+
+        for (i = 0; i < f->nhotels; i++) {
+            p += sprintf(p, i ? ",?" : "?");
+        }
+
+        p += sprintf(p, ")");
+    }
+
+    sprintf(p, " ORDER BY hotel_id, currency, bucket_start");
+
+    rc = sqlite3_prepare_v2(q->db, sql, -1, &st, NULL);
+    free(sql);
+
+    if (rc != SQLITE_OK) {
+        return ht_sqlite_fail(q, "report");
+    }
+
+    sqlite3_bind_int64(st, 1, f->since);
+    sqlite3_bind_int64(st, 2, f->until);
+
+    if (f->currency != NULL) {
+        sqlite3_bind_text(st, 3, f->currency, -1, SQLITE_STATIC);
+    }
+
+    for (i = 0; i < f->nhotels; i++) {
+        sqlite3_bind_text(st, 4 + i, f->hotels[i], -1, SQLITE_STATIC);
+    }
+
+    rc = 0;
+
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        row.hotel_id = (const char *) sqlite3_column_text(st, 0);
+        row.currency = (const char *) sqlite3_column_text(st, 1);
+        row.bucket_start = sqlite3_column_int64(st, 2);
+        row.count = sqlite3_column_int64(st, 3);
+        row.sum_micros = sqlite3_column_int64(st, 4);
+        row.min_micros = sqlite3_column_int64(st, 5);
+        row.max_micros = sqlite3_column_int64(st, 6);
+
+        rc = cb(&row, ctx);
+        if (rc != 0) {
+            sqlite3_finalize(st);
+            return rc;
+        }
+    }
+
+    if (rc != SQLITE_DONE) {
+        ht_sqlite_fail(q, "report");
+        sqlite3_finalize(st);
+        return -1;
+    }
+
+    sqlite3_finalize(st);
+
+    return 0;
+}
+
+
+static int
+ht_sqlite_rejected(ht_store_t *s,
+    void (*cb)(const char *reason, int64_t count, void *ctx), void *ctx)
+{
+    int            rc;
+    ht_sqlite_t   *q = (ht_sqlite_t *) s;
+    sqlite3_stmt  *st;
+
+    if (sqlite3_prepare_v2(q->db, "SELECT reason, count FROM rejected_records"
+                           " ORDER BY reason", -1, &st, NULL) != SQLITE_OK)
+    {
+        return ht_sqlite_fail(q, "rejected_records");
+    }
+
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        cb((const char *) sqlite3_column_text(st, 0),
+           sqlite3_column_int64(st, 1), ctx);
+    }
+
+    sqlite3_finalize(st);
+
+    if (rc != SQLITE_DONE) {
+        return ht_sqlite_fail(q, "rejected_records");
+    }
+
+    return 0;
+}
+
+
+static int
+ht_sqlite_exec(ht_sqlite_t *q, const char *sql)
+{
+    if (sqlite3_exec(q->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+        return ht_sqlite_fail(q, sql);
+    }
+
+    return 0;
+}
+
+
+static int
+ht_sqlite_fail(ht_sqlite_t *q, const char *what)
+{
+    snprintf(q->store.err, sizeof(q->store.err), "%.60s: %s", what,
+             sqlite3_errmsg(q->db));
+
+    return -1;
+}
