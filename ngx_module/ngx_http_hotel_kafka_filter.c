@@ -25,7 +25,8 @@ static void ngx_http_hotel_kafka_result(void *data, const hk_result_t *res);
 static void ngx_http_hotel_kafka_skip(void *data, hk_skip_reason_t reason,
     uint32_t position);
 static void ngx_http_hotel_kafka_cleanup(void *data);
-static void ngx_http_hotel_kafka_count_page(ngx_http_hotel_kafka_page_e e);
+static ngx_uint_t ngx_http_hotel_kafka_status_wanted(
+    ngx_http_hotel_kafka_loc_conf_t *hlcf, ngx_uint_t status);
 
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
@@ -66,8 +67,7 @@ ngx_http_hotel_kafka_header_filter(ngx_http_request_t *r)
     if (!hlcf->search_results
         || r != r->main
         || r->header_only
-        || r->headers_out.status < NGX_HTTP_OK
-        || r->headers_out.status >= NGX_HTTP_SPECIAL_RESPONSE)
+        || !ngx_http_hotel_kafka_status_wanted(hlcf, r->headers_out.status))
     {
         return ngx_http_next_header_filter(r);
     }
@@ -293,30 +293,13 @@ ngx_http_hotel_kafka_skip(void *data, hk_skip_reason_t reason,
 {
     ngx_http_hotel_kafka_ctx_t *ctx = data;
 
-    ngx_http_hotel_kafka_stats_t  *stats;
-
     ctx->skipped++;
 
-    stats = ngx_http_hotel_kafka_stats();
-    if (stats && reason < HK_SKIP_NREASONS) {
-        (void) ngx_atomic_fetch_add(&stats->skipped[reason], 1);
-    }
+    ngx_http_hotel_kafka_count_skip(reason);
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log, 0,
                    "hotel kafka: result %uD skipped: %s",
                    position, hk_skip_reason_name(reason));
-}
-
-
-static void
-ngx_http_hotel_kafka_count_page(ngx_http_hotel_kafka_page_e e)
-{
-    ngx_http_hotel_kafka_stats_t  *stats;
-
-    stats = ngx_http_hotel_kafka_stats();
-    if (stats) {
-        (void) ngx_atomic_fetch_add(&stats->bad_pages[e], 1);
-    }
 }
 
 
@@ -329,4 +312,28 @@ ngx_http_hotel_kafka_cleanup(void *data)
         hk_extract_destroy(ctx->extract);
         ctx->extract = NULL;
     }
+}
+
+
+/* hotel_kafka_status_codes, or any 2xx */
+
+static ngx_uint_t
+ngx_http_hotel_kafka_status_wanted(ngx_http_hotel_kafka_loc_conf_t *hlcf,
+    ngx_uint_t status)
+{
+    ngx_uint_t   i, *code;
+
+    if (hlcf->status_codes == NULL) {
+        return status >= NGX_HTTP_OK && status < NGX_HTTP_SPECIAL_RESPONSE;
+    }
+
+    code = hlcf->status_codes->elts;
+
+    for (i = 0; i < hlcf->status_codes->nelts; i++) {
+        if (code[i] == status) {
+            return 1;
+        }
+    }
+
+    return 0;
 }

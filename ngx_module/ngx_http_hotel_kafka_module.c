@@ -23,10 +23,10 @@ static char *ngx_http_hotel_kafka_conf(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_hotel_kafka_add_prop(ngx_conf_t *cf,
     ngx_http_hotel_kafka_main_conf_t *hmcf, ngx_str_t *name,
     ngx_str_t *value);
+static char *ngx_http_hotel_kafka_status_codes(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_hotel_kafka_check_currency(ngx_conf_t *cf,
     void *post, void *data);
-static ngx_int_t ngx_http_hotel_kafka_init_zone(ngx_shm_zone_t *shm_zone,
-    void *data);
 static ngx_int_t ngx_http_hotel_kafka_init_process(ngx_cycle_t *cycle);
 static void ngx_http_hotel_kafka_exit_process(ngx_cycle_t *cycle);
 
@@ -107,6 +107,20 @@ static ngx_command_t  ngx_http_hotel_kafka_commands[] = {
       offsetof(ngx_http_hotel_kafka_loc_conf_t, default_currency),
       &ngx_http_hotel_kafka_currency_post },
 
+    { ngx_string("hotel_kafka_status_codes"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_hotel_kafka_status_codes,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hotel_kafka_log"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_hotel_kafka_log,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("hotel_kafka_status"),
       NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
       ngx_http_hotel_kafka_status,
@@ -151,8 +165,6 @@ ngx_module_t  ngx_http_hotel_kafka_module = {
 
 static ngx_str_t  ngx_http_hotel_kafka_zone_name =
     ngx_string("hotel_kafka_stats");
-
-static ngx_http_hotel_kafka_stats_t  *ngx_http_hotel_kafka_shm_stats;
 
 
 static void *
@@ -217,6 +229,8 @@ ngx_http_hotel_kafka_create_loc_conf(ngx_conf_t *cf)
 
     hlcf->search_results = NGX_CONF_UNSET;
     hlcf->status = NGX_CONF_UNSET_UINT;
+    hlcf->status_codes = NGX_CONF_UNSET_PTR;
+    hlcf->logs = NGX_CONF_UNSET_PTR;
 
     return hlcf;
 }
@@ -233,6 +247,8 @@ ngx_http_hotel_kafka_merge_loc_conf(ngx_conf_t *cf, void *parent,
 
     ngx_conf_merge_value(conf->search_results, prev->search_results, 0);
     ngx_conf_merge_uint_value(conf->status, prev->status, 0);
+    ngx_conf_merge_ptr_value(conf->status_codes, prev->status_codes, NULL);
+    ngx_conf_merge_ptr_value(conf->logs, prev->logs, NULL);
     ngx_conf_merge_str_value(conf->topic, prev->topic, "hotel-data");
     ngx_conf_merge_str_value(conf->results_path, prev->results_path,
                              "results");
@@ -264,6 +280,49 @@ ngx_http_hotel_kafka_merge_loc_conf(ngx_conf_t *cf, void *parent,
         hmcf = ngx_http_conf_get_module_main_conf(cf,
                                                   ngx_http_hotel_kafka_module);
         hmcf->used = 1;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_hotel_kafka_status_codes(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_hotel_kafka_loc_conf_t *hlcf = conf;
+
+    ngx_int_t    code;
+    ngx_str_t   *value;
+    ngx_uint_t   i, *c;
+
+    if (hlcf->status_codes != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    hlcf->status_codes = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                          sizeof(ngx_uint_t));
+    if (hlcf->status_codes == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        code = ngx_atoi(value[i].data, value[i].len);
+
+        if (code < 200 || code > 599) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid status code \"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        c = ngx_array_push(hlcf->status_codes);
+        if (c == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *c = (ngx_uint_t) code;
     }
 
     return NGX_CONF_OK;
@@ -459,6 +518,10 @@ ngx_http_hotel_kafka_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
+    if (hmcf->log && ngx_http_hotel_kafka_log_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (!hmcf->used && !hmcf->status) {
         return NGX_OK;
     }
@@ -533,47 +596,6 @@ ngx_http_hotel_kafka_postconfiguration(ngx_conf_t *cf)
     rd_kafka_destroy(rk);
 
     return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_hotel_kafka_init_zone(ngx_shm_zone_t *shm_zone, void *data)
-{
-    ngx_slab_pool_t  *shpool;
-
-    /* a reload keeps the counters of the previous cycle */
-
-    if (data) {
-        shm_zone->data = data;
-        ngx_http_hotel_kafka_shm_stats = data;
-        return NGX_OK;
-    }
-
-    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        shm_zone->data = shpool->data;
-        ngx_http_hotel_kafka_shm_stats = shpool->data;
-        return NGX_OK;
-    }
-
-    ngx_http_hotel_kafka_shm_stats =
-        ngx_slab_calloc(shpool, sizeof(ngx_http_hotel_kafka_stats_t));
-    if (ngx_http_hotel_kafka_shm_stats == NULL) {
-        return NGX_ERROR;
-    }
-
-    shpool->data = ngx_http_hotel_kafka_shm_stats;
-    shm_zone->data = ngx_http_hotel_kafka_shm_stats;
-
-    return NGX_OK;
-}
-
-
-ngx_http_hotel_kafka_stats_t *
-ngx_http_hotel_kafka_stats(void)
-{
-    return ngx_http_hotel_kafka_shm_stats;
 }
 
 

@@ -85,6 +85,7 @@ typedef struct {
     ngx_int_t                     request_id_index;
     ngx_flag_t                    used;           /* a producer is needed */
     ngx_flag_t                    status;         /* the counters are shown */
+    ngx_flag_t                    log;            /* hotel_kafka_log is used */
 } ngx_http_hotel_kafka_main_conf_t;
 
 
@@ -96,6 +97,8 @@ typedef struct {
 typedef struct {
     ngx_flag_t                    search_results;
     ngx_uint_t                    status;
+    ngx_array_t                  *status_codes;   /* of ngx_uint_t */
+    ngx_array_t                  *logs;           /* hotel_kafka_log */
     ngx_str_t                     topic;
     ngx_str_t                     results_path;
     ngx_str_t                     id_field;
@@ -124,6 +127,9 @@ ngx_int_t ngx_http_hotel_kafka_filter_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_hotel_kafka_add_variables(ngx_conf_t *cf);
 char *ngx_http_hotel_kafka_status(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+char *ngx_http_hotel_kafka_log(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_hotel_kafka_log_init(ngx_conf_t *cf);
 
 ngx_int_t ngx_http_hotel_kafka_producer_start(ngx_cycle_t *cycle,
     ngx_http_hotel_kafka_main_conf_t *hmcf);
@@ -133,8 +139,12 @@ ngx_int_t ngx_http_hotel_kafka_produce(ngx_str_t *topic, hk_record_t *rec,
 rd_kafka_conf_t *ngx_http_hotel_kafka_conf_build(ngx_array_t *props,
     ngx_log_t *log);
 
+ngx_int_t ngx_http_hotel_kafka_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
 ngx_http_hotel_kafka_stats_t *ngx_http_hotel_kafka_stats(void);
-void ngx_http_hotel_kafka_stats_error(ngx_log_t *log, const char *fmt, ...);
+void ngx_http_hotel_kafka_stats_error(const char *fmt, ...);
+void ngx_http_hotel_kafka_count_skip(hk_skip_reason_t reason);
+void ngx_http_hotel_kafka_count_page(ngx_http_hotel_kafka_page_e page);
 
 
 extern ngx_module_t  ngx_http_hotel_kafka_module;

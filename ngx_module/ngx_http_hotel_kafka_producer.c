@@ -504,7 +504,7 @@ ngx_http_hotel_kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg,
         (void) ngx_atomic_fetch_add(&stats->workers[p->slot].failed, 1);
     }
 
-    ngx_http_hotel_kafka_stats_error(ngx_cycle->log, "delivery failed: %s",
+    ngx_http_hotel_kafka_stats_error("delivery failed: %s",
                                      rd_kafka_err2str(msg->err));
 
     if (!p->exiting && ngx_http_hotel_kafka_limit(&p->delivery_limit)) {
@@ -524,7 +524,7 @@ ngx_http_hotel_kafka_error_cb(rd_kafka_t *rk, int err, const char *reason,
 {
     ngx_http_hotel_kafka_producer_t *p = opaque;
 
-    ngx_http_hotel_kafka_stats_error(ngx_cycle->log, "%s", reason);
+    ngx_http_hotel_kafka_stats_error("%s", reason);
 
     if (ngx_http_hotel_kafka_limit(&p->error_limit)) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
@@ -574,32 +574,4 @@ ngx_http_hotel_kafka_limit(ngx_http_hotel_kafka_limit_t *limit)
     limit->logged = ngx_time();
 
     return 1;
-}
-
-
-void
-ngx_http_hotel_kafka_stats_error(ngx_log_t *log, const char *fmt, ...)
-{
-    u_char                        *last;
-    va_list                        args;
-    ngx_http_hotel_kafka_stats_t  *stats;
-
-    stats = ngx_http_hotel_kafka_stats();
-    if (stats == NULL) {
-        return;
-    }
-
-    /*
-     * Written without a lock: two workers writing at once may mix their
-     * texts, which a status display can live with.
-     */
-
-    va_start(args, fmt);
-    last = ngx_vslprintf(stats->last_error,
-                         stats->last_error + sizeof(stats->last_error) - 1,
-                         fmt, args);
-    va_end(args);
-
-    *last = '\0';
-    stats->last_error_time = ngx_time();
 }
