@@ -243,6 +243,7 @@ ngx_http_hotel_kafka_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_http_hotel_kafka_loc_conf_t *prev = parent;
     ngx_http_hotel_kafka_loc_conf_t *conf = child;
 
+    const char                        *err;
     ngx_http_hotel_kafka_main_conf_t  *hmcf;
 
     ngx_conf_merge_value(conf->search_results, prev->search_results, 0);
@@ -275,6 +276,13 @@ ngx_http_hotel_kafka_merge_loc_conf(ngx_conf_t *cf, void *parent,
     conf->extract.max_depth = 64;
     conf->extract.max_token = 64 * 1024;
     conf->extract.max_id_len = HK_RECORD_MAX_ID;
+
+    err = hk_extract_conf_check(&conf->extract);
+    if (err != NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid JSON paths: %s", err);
+        return NGX_CONF_ERROR;
+    }
 
     if (conf->search_results) {
         hmcf = ngx_http_conf_get_module_main_conf(cf,

@@ -148,6 +148,7 @@ struct hk_extract_s {
 };
 
 
+static int hk_extract_utf8_valid(const unsigned char *s, size_t len);
 static int hk_extract_parse_path(hk_extract_path_t *path, const char *s,
     char **names);
 static void hk_extract_set_error(hk_extract_t *x, hk_extract_status_t status,
@@ -174,6 +175,8 @@ static int hk_extract_on_boolean(void *ctx, int value);
 static int hk_extract_on_number(void *ctx, const char *s, size_t len);
 static int hk_extract_on_string(void *ctx, const unsigned char *s,
     size_t len);
+static int hk_extract_bad_utf8(hk_extract_t *x);
+static uint64_t hk_extract_at(hk_extract_t *x);
 static int hk_extract_on_start_map(void *ctx);
 static int hk_extract_on_map_key(void *ctx, const unsigned char *key,
     size_t len);
@@ -297,6 +300,10 @@ hk_extract_conf_check(const hk_extract_conf_t *conf)
 
     if (conf->max_depth > 1000000) {
         return "max_depth is too large";
+    }
+
+    if (conf->max_token > 64 * 1024 * 1024) {
+        return "max_token is too large";
     }
 
     if (conf->max_id_len > 65536) {
@@ -538,6 +545,68 @@ hk_extract_destroy(hk_extract_t *x)
 
 
 /*
+ * Strict UTF-8 (RFC 3629).  yajl's own check lets overlong forms, UTF-16
+ * surrogates and code points above U+10FFFF through, raw or (for a lone
+ * low surrogate) from a \u escape; a hotel id must be valid Unicode for
+ * the protobuf string it becomes, and the rule is simplest if it holds
+ * for every string and key of the document.
+ */
+
+static int
+hk_extract_utf8_valid(const unsigned char *s, size_t len)
+{
+    size_t         i, n, k;
+    unsigned char  c, lo, hi;
+
+    i = 0;
+
+    while (i < len) {
+        c = s[i];
+
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+
+        /* the second byte's range carries the overlong/surrogate rules */
+        lo = 0x80;
+        hi = 0xbf;
+
+        if (c >= 0xc2 && c <= 0xdf) {
+            n = 1;
+
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 2;
+            lo = c == 0xe0 ? 0xa0 : 0x80;
+            hi = c == 0xed ? 0x9f : 0xbf;
+
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3;
+            lo = c == 0xf0 ? 0x90 : 0x80;
+            hi = c == 0xf4 ? 0x8f : 0xbf;
+
+        } else {
+            return 0;
+        }
+
+        if (len - i - 1 < n || s[i + 1] < lo || s[i + 1] > hi) {
+            return 0;
+        }
+
+        for (k = 2; k <= n; k++) {
+            if ((s[i + k] & 0xc0) != 0x80) {
+                return 0;
+            }
+        }
+
+        i += n + 1;
+    }
+
+    return 1;
+}
+
+
+/*
  * Splits a dotted path into components.  With names, copies the text
  * there (advancing *names) so that the components outlive the caller's
  * string; without, only checks.  "" is the empty path (the root).
@@ -621,7 +690,7 @@ hk_extract_set_yajl_error(hk_extract_t *x, uint64_t at)
     }
 
     hk_extract_set_error(x, HK_EXTRACT_ERROR_SYNTAX,
-                         "invalid JSON at byte %llu: %.*s",
+                         "invalid JSON near byte %llu: %.*s",
                          (unsigned long long) at, (int) len,
                          msg ? (char *) msg : "");
 
@@ -1037,7 +1106,33 @@ hk_extract_on_number(void *ctx, const char *s, size_t len)
 static int
 hk_extract_on_string(void *ctx, const unsigned char *s, size_t len)
 {
+    if (!hk_extract_utf8_valid(s, len)) {
+        return hk_extract_bad_utf8(ctx);
+    }
+
     return hk_extract_value(ctx, HK_JSON_STRING, (const char *) s, len);
+}
+
+
+/*
+ * The document offset just past the current token, for messages: within
+ * a callback yajl's count of bytes consumed is the slice's so far.
+ */
+
+static uint64_t
+hk_extract_at(hk_extract_t *x)
+{
+    return x->offset + yajl_get_bytes_consumed(x->yajl);
+}
+
+
+static int
+hk_extract_bad_utf8(hk_extract_t *x)
+{
+    hk_extract_set_error(x, HK_EXTRACT_ERROR_SYNTAX,
+                         "invalid UTF-8 in a string ending at byte %llu",
+                         (unsigned long long) hk_extract_at(x));
+    return 0;
 }
 
 
@@ -1061,8 +1156,8 @@ hk_extract_start_container(hk_extract_t *x, hk_json_type_t type)
     if (x->depth == x->max_depth) {
         hk_extract_set_error(x, HK_EXTRACT_ERROR_DEPTH,
                              "JSON nested deeper than %zu levels "
-                             "near byte %llu", x->max_depth,
-                             (unsigned long long) x->offset);
+                             "at byte %llu", x->max_depth,
+                             (unsigned long long) hk_extract_at(x));
         return 0;
     }
 
@@ -1084,6 +1179,10 @@ hk_extract_on_map_key(void *ctx, const unsigned char *key, size_t len)
     hk_extract_comp_t  *c;
 
     x->event = 1;
+
+    if (!hk_extract_utf8_valid(key, len)) {
+        return hk_extract_bad_utf8(x);
+    }
 
     if (x->phase == HK_PHASE_SEARCH) {
         if (x->depth == x->path_depth) {

@@ -10,8 +10,12 @@
  * (limits on nesting depth and token length, see below), so a hostile or
  * broken backend cannot make a worker grow.
  *
- * The JSON is parsed and validated by yajl 2 (UTF-8 validated, no
- * comments, exactly one top-level value).
+ * The JSON is parsed and validated by yajl 2: no comments, exactly one
+ * top-level value.  Every string and key must moreover be valid UTF-8
+ * after unescaping, checked strictly here (yajl lets overlong forms and
+ * surrogates through): no overlong forms, no UTF-16 surrogates, nothing
+ * above U+10FFFF.  Numbers are never converted by yajl, so a huge one
+ * elsewhere in the page is no error.
  *
  * Where the fields are found
  *
@@ -62,8 +66,12 @@
  *
  *   Everything comes from malloc()/free() through a counting wrapper;
  *   nothing is allocated after hk_extract_create() except by yajl, whose
- *   buffers are bounded by max_token and max_depth.  Typical peak: a few
- *   KiB; worst case about 2 * max_token + 32 KiB.
+ *   buffers are bounded by max_token and max_depth.  Measured peaks with
+ *   the defaults: about 6 KiB for a search page, 4 KiB for 100 MB of
+ *   small results, 130 KiB when a giant token is cut off, 195 KiB for a
+ *   64 KiB string that needs unescaping; the bound is about 4 * max_token
+ *   plus a few KiB (yajl's token buffer and its decoded copy, each of
+ *   which may grow to twice what it holds).
  *
  * Threads: an extractor belongs to one thread; distinct extractors are
  * independent.  Handlers must not call feed, finish or destroy on the
@@ -97,6 +105,7 @@ typedef struct {
     const char  *default_currency;  /* NULL: skip results without one */
     size_t       max_depth;         /* nesting deeper aborts: 64 */
     size_t       max_token;         /* a longer token aborts: 64 KiB */
+                                    /* (and so does a run of blanks) */
     size_t       max_id_len;        /* longer ids are skipped: 128 */
 } hk_extract_conf_t;
 
@@ -132,7 +141,10 @@ typedef enum {
     HK_EXTRACT_ERROR_TOKEN,         /* a token longer than max_token */
     HK_EXTRACT_ERROR_NO_RESULTS,    /* document complete, but no array */
                                     /* at results_path */
-    HK_EXTRACT_ERROR_NOMEM,
+    HK_EXTRACT_ERROR_NOMEM,         /* for callers: hk_extract_create() */
+                                    /* failed; yajl cannot report a */
+                                    /* failed allocation, so feed never */
+                                    /* returns it */
     HK_EXTRACT_NSTATUSES
 } hk_extract_status_t;
 
@@ -185,10 +197,11 @@ hk_extract_status_t hk_extract_feed(hk_extract_t *x, const unsigned char *buf,
 hk_extract_status_t hk_extract_finish(hk_extract_t *x);
 
 /*
- * A short reason for the current status, "invalid JSON at byte 123:
+ * A short reason for the current status, "invalid JSON near byte 123:
  * lexical error: invalid char in json text", without document content,
- * so safe for logs; "" when the status is OK.  Owned by x, valid until
- * the next call on x.
+ * so safe for logs; "" when the status is OK.  The offset of a syntax
+ * error found by yajl is approximate (it may depend on the chunking);
+ * the others are exact.  Owned by x, valid until the next call on x.
  */
 const char *hk_extract_error(hk_extract_t *x);
 

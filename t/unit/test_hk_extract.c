@@ -270,7 +270,8 @@ gen_fill(gen_t *g, char *buf, size_t size)
 
     done = 0;
 
-    while (done < size && g->stage < 3) {
+    while (done < size && (g->item_off < g->item_len || g->stage < 3))
+    {
 
         if (g->item_off == g->item_len) {
             g->item_off = 0;
@@ -368,11 +369,13 @@ static const char  *page =
     "    {\"hotel_id\": \"H1004\", \"rate\": 1.2999e2, \"currency\": \"GBP\",\n"
     "     \"reviews\": {\"score\": 8.7, \"count\": 1234,\n"
     "                 \"big\": 123456789012345678901234567890}},\n"
-    "    {\"hotel_id\": \"H1005\", \"currency\": \"EUR\", \"sold_out\": true},\n"
+    "    {\"hotel_id\": \"H1005\", \"currency\": \"EUR\",\n"
+    "     \"sold_out\": true},\n"
     "    {\"hotel_id\": \"H1006\", \"rate\": -10, \"currency\": \"EUR\"},\n"
     "    {\"hotel_id\": \"H1007\", \"rate\": 0, \"currency\": \"EUR\"},\n"
     "    {\"hotel_id\": \"H1008\", \"rate\": \"NaN\", \"currency\": \"EUR\"},\n"
-    "    {\"hotel_id\": \"H1009\", \"rate\": 99.0000001, \"currency\": \"EUR\"},\n"
+    "    {\"hotel_id\": \"H1009\", \"rate\": 99.0000001,\n"
+    "     \"currency\": \"EUR\"},\n"
     "    {\"hotel_id\": true, \"rate\": 10, \"currency\": \"EUR\"},\n"
     "    {\"hotel_id\": \"H1011\", \"rate\": 75, \"currency\": \"EURO\"},\n"
     "    {\"hotel_id\": \"H1012\", \"rate\": 75},\n"
@@ -384,9 +387,11 @@ static const char  *page =
     "     \"currency\": \"EUR\"},\n"
     "    {\"hotel_id\": \"H1017\", \"rate\": {\"amount\": 5},\n"
     "     \"currency\": \"EUR\"},\n"
-    "    [1, 2, {\"hotel_id\": \"H1018\", \"rate\": 1, \"currency\": \"EUR\"}],\n"
+    "    [1, 2, {\"hotel_id\": \"H1018\", \"rate\": 1,\n"
+    "            \"currency\": \"EUR\"}],\n"
     "    {\"hotel_id\": \"\", \"rate\": 10, \"currency\": \"EUR\"},\n"
-    "    {\"deals\": [{\"hotel_id\": \"x\", \"rate\": 1, \"currency\": \"EUR\"}],\n"
+    "    {\"deals\": [{\"hotel_id\": \"x\", \"rate\": 1,\n"
+    "                \"currency\": \"EUR\"}],\n"
     "     \"hotel_id\": \"H1020\", \"rate\": 0.000001, \"currency\": \"JPY\"}\n"
     "  ],\n"
     "  \"paging\": {\"next\": \"/search?page=2\", \"results\": 20}\n"
@@ -501,7 +506,8 @@ test_page(void)
 static const char  *dotted =
     "{\"meta\": {\"id\": \"m\"},\n"
     " \"data\": {\"total\": 3, \"hotels\": [\n"
-    "  {\"id\": \"A\", \"price\": {\"amount\": \"129.990\", \"currency\": \"eur\",\n"
+    "  {\"id\": \"A\", \"price\": {\"amount\": \"129.990\",\n"
+    "                         \"currency\": \"eur\",\n"
     "                         \"taxes\": {\"amount\": 12}}},\n"
     "  {\"price\": {\"currency\": \"USD\", \"amount\": 1.5E+1}, \"id\": 7},\n"
     "  {\"id\": \"C\", \"price\": 12},\n"
@@ -770,6 +776,22 @@ test_documents(void)
     expect(NULL, "{\"res\xe2\x82ults\": []}", HK_EXTRACT_ERROR_SYNTAX, "",
            "invalid UTF-8 in a key: syntax");
 
+    expect(NULL, "{\"results\": [], \"x\": \"\xed\xa0\x80\"}",
+           HK_EXTRACT_ERROR_SYNTAX, "", "a raw UTF-16 surrogate: syntax");
+
+    expect(NULL, "{\"results\": [], \"x\": \"\xf4\x90\x80\x80\"}",
+           HK_EXTRACT_ERROR_SYNTAX, "", "above U+10FFFF: syntax");
+
+    expect(NULL, "{\"results\": [], \"x\": \"\\udc00\"}",
+           HK_EXTRACT_ERROR_SYNTAX, "",
+           "an escaped lone low surrogate: syntax");
+
+    expect(NULL, "{\"results\": [{\"hotel_id\": \"\xf0\x9f\x8f\xa8\xe2\x82"
+           "\xac\\ud83d\\ude00\", \"rate\": 1, \"currency\": \"EUR\"}]}",
+           HK_EXTRACT_OK,
+           "0 \xf0\x9f\x8f\xa8\xe2\x82\xac\xf0\x9f\x98\x80 1.00 EUR\n",
+           "4-byte UTF-8 and a surrogate pair escape in an id");
+
     expect(NULL, "{\"results\": [{\"hotel_id\": \"a\", \"rate\": 1, "
            "\"currency\": \"EUR\", \"big\": 1234567890123456789012345678901234"
            "5678901234567890}]}", HK_EXTRACT_OK, "0 a 1.00 EUR\n",
@@ -781,7 +803,7 @@ test_documents(void)
 
     st = hk_extract_feed(x, (const unsigned char *) "{\"results\": [x", 14);
     is_int(st, HK_EXTRACT_ERROR_SYNTAX, "a lexical error is reported at once");
-    ok(strncmp(hk_extract_error(x), "invalid JSON at byte 13", 23) == 0,
+    ok(strncmp(hk_extract_error(x), "invalid JSON near byte 14", 25) == 0,
        "  with its byte offset");
     printf("#   \"%s\"\n", hk_extract_error(x));
 
@@ -895,6 +917,8 @@ test_depth(void)
     peak = hk_extract_peak_bytes(x);
     is_int(st, HK_EXTRACT_ERROR_DEPTH, "10,000 nested arrays: depth error");
     printf("#   \"%s\", peak %zu bytes\n", hk_extract_error(x), peak);
+    is_str(hk_extract_error(x), "JSON nested deeper than 64 levels at byte 65",
+           "  at the 65th '['");
     ok(peak < 16384, "  peak memory under 16 KiB");
     is_int(hk_extract_feed(x, (unsigned char *) buf, 1),
            HK_EXTRACT_ERROR_DEPTH, "  sticky");
@@ -920,7 +944,7 @@ test_depth(void)
 
     n = (size_t) snprintf(doc, sizeof(doc), "{\"results\": [{\"hotel_id\": "
                           "\"a\", \"rate\": 1, \"currency\": \"EUR\", "
-                          "\"x\": [[[]]]}]}");
+                          "\"x\": [[]]}]}");
     collect_init(&c);
     st = run(&conf, doc, n, 0, &c, NULL);
     ok(st == HK_EXTRACT_OK && c.results == 1, "max_depth levels are fine");
@@ -928,7 +952,7 @@ test_depth(void)
 
     n = (size_t) snprintf(doc, sizeof(doc), "{\"results\": [{\"hotel_id\": "
                           "\"a\", \"rate\": 1, \"currency\": \"EUR\", "
-                          "\"x\": [[[[]]]]}]}");
+                          "\"x\": [[[]]]}]}");
     collect_init(&c);
     st = run(&conf, doc, n, 0, &c, NULL);
     ok(st == HK_EXTRACT_ERROR_DEPTH && c.results == 0,
@@ -1012,6 +1036,21 @@ test_tokens(void)
     st = run(NULL, doc, len, 4095, &c, &peak);
     ok(st == HK_EXTRACT_OK && c.results == 3, "  and in 4095-byte chunks");
     printf("#   peak %zu bytes\n", peak);
+    collect_free(&c);
+
+    /* the worst case: the largest token, with an escape to decode */
+    len = (size_t) snprintf(doc, 64, "{\"results\": [], \"x\": \"\\n");
+    memset(doc + len, 'y', HK_EXTRACT_DEFAULT_MAX_TOKEN - 4);
+    len += HK_EXTRACT_DEFAULT_MAX_TOKEN - 4;
+    memcpy(doc + len, "\"}", 2);
+    len += 2;
+
+    collect_init(&c);
+    st = run(NULL, doc, len, 0, &c, &peak);
+    ok(st == HK_EXTRACT_OK, "a max_token string with an escape passes");
+    printf("#   peak %zu bytes (token buffer and decoded copy)\n", peak);
+    ok(peak < 4 * HK_EXTRACT_DEFAULT_MAX_TOKEN + 16384,
+       "  under 4 * max_token + 16 KiB");
     collect_free(&c);
 
     memset(&conf, 0, sizeof(conf));
@@ -1102,7 +1141,7 @@ main(void)
     test_tokens();
 
     /* about 100 MB: results of 240 bytes with a 40-byte text */
-    test_big(420000, 40, 16384, "100 MB of results in 16 KiB chunks");
+    test_big(520000, 40, 16384, "100 MB of results in 16 KiB chunks");
     test_big(300, 4000, 1000, "1.2 MB of results with 4 KB strings");
 
     return done_testing();
