@@ -22,25 +22,28 @@ $ENV{TEST_NGINX_RUN_ID} ||= "hk$$";
 my $topic = kafka_topic('readback-' . time);
 my $tmp = tempdir(CLEANUP => 1);
 
-# Encode a text-format HotelSearchResult, produce it as one record.
+# Encode a text-format HotelSearchResult, produce it as one record. kcat
+# skips empty files and empty lines, so an empty value ("" text) or a NULL
+# one (undef text) is sent as "key:" on stdin with -K (and -Z for NULL).
 my $n = 0;
 sub produce {
     my ($text, $key, @headers) = @_;
-    my $file = "$tmp/rec" . $n++;
-    if (defined $text) {
-        open my $enc, '|-', "protoc --encode=hotelsearch.v1.HotelSearchResult"
-            . " -I '$proto_dir' '$proto_dir/hotel_search_result.proto'"
-            . " > '$file'" or die "protoc: $!";
-        print $enc $text;
-        close $enc or die "protoc --encode failed for: $text\n";
-    } else {
-        open my $fh, '>', $file or die;    # empty file + -Z: NULL value
-        close $fh;
-    }
     my @cmd = ('kcat', '-P', '-b', kafka_brokers(), '-t', $topic, '-p', '0',
-               '-Z', (defined $key ? ('-k', $key) : ()),
-               (map { ('-H', $_) } @headers), $file);
-    system(@cmd) == 0 or die "kcat -P failed: @cmd\n";
+               map { ('-H', $_) } @headers);
+    if (!defined $text || $text eq '') {
+        push @cmd, '-K', ':', (defined $text ? () : '-Z');
+        open my $p, '|-', @cmd or die "kcat: $!";
+        print $p "$key:\n";
+        close $p or die "kcat -P failed: @cmd\n";
+        return;
+    }
+    my $file = "$tmp/rec" . $n++;
+    open my $enc, '|-', "protoc --encode=hotelsearch.v1.HotelSearchResult"
+        . " -I '$proto_dir' '$proto_dir/hotel_search_result.proto'"
+        . " > '$file'" or die "protoc: $!";
+    print $enc $text;
+    close $enc or die "protoc --encode failed for: $text\n";
+    system(@cmd, '-k', $key, $file) == 0 or die "kcat -P failed: @cmd\n";
 }
 
 my @schema = ('schema=hotelsearch.v1.HotelSearchResult', 'schema-version=1');
@@ -59,8 +62,8 @@ produce('hotel_id: "H\\303\\264tel \\"7\\"\\\\x" '
         "H\xc3\xb4tel", @schema);
 # All fields zero: proto3 writes nothing, an empty value.
 produce('', 'zero', @schema);
-# A NULL value and no key, no headers.
-produce(undef, undef);
+# A NULL value (a tombstone), no headers.
+produce(undef, 'tomb');
 
 my @recs = kafka_read($topic, expect => 5, timeout => 30);
 is(scalar @recs, 5, 'five records read back');
@@ -94,7 +97,7 @@ is_deeply([ map { $recs[3]{$_} } qw(hotel_id rate_micros currency
 is($recs[3]{value}, '', 'record 3: empty value');
 
 ok(!defined $recs[4]{value}, 'record 4: NULL value');
-ok(!defined $recs[4]{key}, 'record 4: NULL key');
+is($recs[4]{key}, 'tomb', 'record 4: key');
 is_deeply($recs[4]{headers}, {}, 'record 4: no headers');
 is($recs[4]{hotel_id}, '', 'record 4: decodes as all zero');
 

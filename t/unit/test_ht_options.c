@@ -1,0 +1,217 @@
+/*
+ * Option parsing of "hotel-trends consume" and "report": defaults,
+ * values, librdkafka passthrough, config files with file:line errors,
+ * and the mistakes that must be refused.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "ht_options.h"
+#include "tap.h"
+
+
+static char  err[512];
+
+
+static int
+parse(ht_consume_opts_t *o, int argc, char **argv)
+{
+    if (ht_consume_opts_init(o, err, sizeof(err)) != 0) {
+        return -2;
+    }
+
+    err[0] = '\0';
+
+    return ht_consume_opts_parse(o, argc, argv, err, sizeof(err));
+}
+
+
+static const char *
+kget(ht_consume_opts_t *o, const char *name)
+{
+    static char  value[256];
+    size_t       size;
+
+    size = sizeof(value);
+
+    if (rd_kafka_conf_get(o->kconf, name, value, &size) != RD_KAFKA_CONF_OK) {
+        return "(unset)";
+    }
+
+    return value;
+}
+
+
+static int
+bad(char **argv, int argc, const char *want)
+{
+    int                 rc;
+    ht_consume_opts_t   o;
+
+    rc = parse(&o, argc, argv);
+    ht_consume_opts_free(&o);
+
+    if (rc != -1) {
+        return 0;
+    }
+
+    if (want != NULL && strstr(err, want) == NULL) {
+        printf("# error was: %s\n", err);
+        return 0;
+    }
+
+    return 1;
+}
+
+
+int
+main(void)
+{
+    int                 fd;
+    char                path[] = "/tmp/test_ht_options_XXXXXX";
+    FILE               *f;
+    ht_report_opts_t    r;
+    ht_consume_opts_t   o;
+    int64_t             v;
+
+    char  *a0[] = { "consume", NULL };
+    char  *a1[] = { "consume", "-b", "k1:9093,k2:9093", "-t", "t1", "-g",
+                    "g1", "-d", "sqlite:/tmp/x.db", "--batch-size", "50",
+                    "--batch-time=250", "--exit-idle", "3",
+                    "--stats-interval", "10", "-X", "fetch.wait.max.ms=20",
+                    NULL };
+    char  *b1[] = { "consume", "--batch-size", "0", NULL };
+    char  *b2[] = { "consume", "--batch-size", "12x", NULL };
+    char  *b3[] = { "consume", "-X", "no.such.property=1", NULL };
+    char  *b4[] = { "consume", "-X", "novalue", NULL };
+    char  *b5[] = { "consume", "--bogus", NULL };
+    char  *b6[] = { "consume", "-z", NULL };
+    char  *b7[] = { "consume", "-b", NULL };
+    char  *b8[] = { "consume", "extra", NULL };
+    char  *b9[] = { "consume", "-t", "", NULL };
+    char  *l1[] = { "consume", "-X", "list", NULL };
+    char  *h1[] = { "consume", "--help", NULL };
+    char  *c1[] = { "consume", "-c", path, "--batch-size", "7", NULL };
+    char  *c2[] = { "consume", "-c", "/nonexistent/ht.conf", NULL };
+    char  *r1[] = { "report", "-d", "x.db", "--hotel", "h1", "--hotel",
+                    "h 2", "--currency", "EUR", "--format", "json",
+                    "--since", "2024-01-01", "--until",
+                    "2024-01-02T12:00", NULL };
+    char  *rb1[] = { "report", "--currency", "eur", NULL };
+    char  *rb2[] = { "report", "--format", "xml", NULL };
+    char  *rb3[] = { "report", "--since", "yesterday", NULL };
+    char  *rb4[] = { "report", "--since", "200", "--until", "100", NULL };
+
+    is_int(parse(&o, 1, a0), 0, "no options");
+    is_str(o.topic, "hotel-data", "default topic");
+    is_str(o.db, "hotel-trends.db", "default db");
+    is_int(o.batch_size, 1000, "default batch size");
+    is_int(o.batch_time_ms, 1000, "default batch time");
+    is_int(o.exit_idle_s, 0, "default exit-idle");
+    is_str(kget(&o, "bootstrap.servers"), "127.0.0.1:9092", "default brokers");
+    is_str(kget(&o, "group.id"), "hotel-trends", "default group");
+    /* librdkafka reads "earliest" back under its older name */
+    is_str(kget(&o, "auto.offset.reset"), "smallest", "earliest by default");
+    ht_consume_opts_free(&o);
+
+    is_int(parse(&o, 18, a1), 0, "all options");
+    is_str(kget(&o, "bootstrap.servers"), "k1:9093,k2:9093", "-b");
+    is_str(o.topic, "t1", "-t");
+    is_str(kget(&o, "group.id"), "g1", "-g");
+    is_str(o.db, "sqlite:/tmp/x.db", "-d");
+    is_int(o.batch_size, 50, "--batch-size");
+    is_int(o.batch_time_ms, 250, "--batch-time=");
+    is_int(o.exit_idle_s, 3, "--exit-idle");
+    is_int(o.stats_interval_s, 10, "--stats-interval");
+    is_str(kget(&o, "fetch.wait.max.ms"), "20", "-X passthrough");
+    ht_consume_opts_free(&o);
+
+    ok(bad(b1, 3, "batch-size must be an integer from 1"), "batch-size 0");
+    ok(bad(b2, 3, "\"12x\""), "batch-size 12x");
+    ok(bad(b3, 3, "No such configuration property"), "unknown property");
+    ok(bad(b4, 3, "name=value"), "-X without =");
+    ok(bad(b5, 2, "unknown option \"--bogus\""), "unknown long option");
+    ok(bad(b6, 2, "unknown option \"-z\""), "unknown short option");
+    ok(bad(b7, 2, "needs a value"), "missing value");
+    ok(bad(b8, 2, "unexpected argument"), "stray argument");
+    ok(bad(b9, 3, "must not be empty"), "empty topic");
+
+    is_int(parse(&o, 3, l1), 0, "-X list");
+    ok(o.list_properties, "-X list flagged");
+    ht_consume_opts_free(&o);
+
+    is_int(parse(&o, 2, h1), 0, "--help");
+    ok(o.help, "help flagged");
+    ht_consume_opts_free(&o);
+
+    /* config file: our names, librdkafka names, comments; argv after -c
+     * overrides it */
+    fd = mkstemp(path);
+    f = fdopen(fd, "w");
+    fprintf(f, "# hotel-trends\n\nbrokers = b1:9092\ntopic=ft\n"
+            "batch-size=99\n  session.timeout.ms = 6000  \n");
+    fclose(f);
+
+    is_int(parse(&o, 5, c1), 0, "config file");
+    is_str(kget(&o, "bootstrap.servers"), "b1:9092", "file brokers");
+    is_str(o.topic, "ft", "file topic");
+    is_int(o.batch_size, 7, "argv after -c wins");
+    is_str(kget(&o, "session.timeout.ms"), "6000", "file librdkafka prop");
+    ht_consume_opts_free(&o);
+
+    f = fopen(path, "w");
+    fprintf(f, "topic=x\n# ok\nbatch-time=soon\n");
+    fclose(f);
+    ok(bad(c1, 3, ":3: batch-time must be"), "file error has file:line");
+    ok(strncmp(err, path, strlen(path)) == 0, "file error starts with path");
+
+    f = fopen(path, "w");
+    fprintf(f, "topic\n");
+    fclose(f);
+    ok(bad(c1, 3, ":1: expected name=value"), "line without =");
+
+    f = fopen(path, "w");
+    fprintf(f, "frobnicate=1\n");
+    fclose(f);
+    ok(bad(c1, 3, ":1: unknown option \"frobnicate\""), "unknown name");
+
+    ok(bad(c2, 3, "No such file"), "missing config file");
+    unlink(path);
+
+    /* report */
+    is_int(ht_report_opts_parse(&r, 15, r1, err, sizeof(err)), 0,
+           "report options");
+    is_str(r.db, "x.db", "report -d");
+    is_int(r.nhotels, 2, "two --hotel");
+    is_str(r.hotels[1], "h 2", "second hotel");
+    is_str(r.currency, "EUR", "currency");
+    is_int(r.format, HT_FORMAT_JSON, "json");
+    is_int(r.since, 1704067200, "since date");
+    is_int(r.until, 1704196800, "until datetime");
+    is_int(r.now, 1704196800, "windows end at --until");
+    ht_report_opts_free(&r);
+
+    ok(ht_report_opts_parse(&r, 3, rb1, err, sizeof(err)) == -1,
+       "lower-case currency refused");
+    ht_report_opts_free(&r);
+    ok(ht_report_opts_parse(&r, 3, rb2, err, sizeof(err)) == -1,
+       "unknown format refused");
+    ht_report_opts_free(&r);
+    ok(ht_report_opts_parse(&r, 3, rb3, err, sizeof(err)) == -1,
+       "bad time refused");
+    ht_report_opts_free(&r);
+    ok(ht_report_opts_parse(&r, 5, rb4, err, sizeof(err)) == -1,
+       "since after until refused");
+    ht_report_opts_free(&r);
+
+    ok(ht_parse_int("-5", -10, 10, &v) == 0 && v == -5, "parse -5");
+    ok(ht_parse_int("", 0, 10, &v) == -1, "parse empty");
+    ok(ht_parse_int("99999999999999999999", 0, INT64_MAX, &v) == -1,
+       "parse overflow");
+    ok(ht_parse_time("1700000000", &v) == 0 && v == 1700000000,
+       "unix seconds");
+
+    return done_testing();
+}

@@ -1,0 +1,257 @@
+/*
+ * The SQLite store on a temporary file: claiming partitions, applying
+ * batches with the offsets compare-and-set, refusing a stale lease or a
+ * stale offset (and writing nothing then), refused counts, the guard
+ * against integer sums turning into REAL, and reading rows back.
+ */
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "ht_store.h"
+#include "tap.h"
+
+
+typedef struct {
+    int      rows;
+    int64_t  count;
+    int64_t  sum;
+    int64_t  min;
+    int64_t  max;
+    char     first[64];
+} scan_t;
+
+
+static int
+scan_cb(const ht_row_t *row, void *ctx)
+{
+    scan_t  *s = ctx;
+
+    if (s->rows++ == 0) {
+        snprintf(s->first, sizeof(s->first), "%s/%s/%lld", row->hotel_id,
+                 row->currency, (long long) row->bucket_start);
+    }
+
+    s->count += row->count;
+    s->sum += row->sum_micros;
+    s->min = row->min_micros;
+    s->max = row->max_micros;
+
+    return 0;
+}
+
+
+static void
+rej_cb(const char *reason, int64_t count, void *ctx)
+{
+    char  *out = ctx;
+    char   line[64];
+
+    snprintf(line, sizeof(line), "%s=%lld;", reason, (long long) count);
+    strcat(out, line);
+}
+
+
+static void
+add(ht_batch_t *b, const char *hotel, const char *cur, int64_t bucket,
+    int64_t rate)
+{
+    ht_record_t  r;
+
+    snprintf(r.hotel_id, sizeof(r.hotel_id), "%s", hotel);
+    snprintf(r.currency, sizeof(r.currency), "%s", cur);
+    r.bucket_start = bucket;
+    r.rate_micros = rate;
+
+    ht_batch_add(b, &r);
+}
+
+
+static scan_t
+scan(ht_store_t *s, const char *hotel)
+{
+    char         *hotels[1];
+    scan_t        r;
+    ht_filter_t   f;
+
+    memset(&r, 0, sizeof(r));
+    memset(&f, 0, sizeof(f));
+
+    hotels[0] = (char *) hotel;
+    f.hotels = hotel ? hotels : NULL;
+    f.nhotels = hotel ? 1 : 0;
+    f.since = INT64_MIN;
+    f.until = INT64_MAX;
+
+    s->ops->scan(s, &f, scan_cb, &r);
+
+    return r;
+}
+
+
+int
+main(void)
+{
+    int              fd;
+    char             dir[] = "/tmp/test_ht_store_XXXXXX", path[128];
+    char             spec[160], err[512], rej[512], wal[160], shm[160];
+    int32_t          lost;
+    scan_t           sc;
+    ht_batch_t       b;
+    ht_store_t      *s, *s2;
+    ht_offset_t      offs[2];
+    ht_offset_cas_t  cas[2];
+
+    ok(mkdtemp(dir) != NULL, "temp dir");
+    snprintf(path, sizeof(path), "%s/t.db", dir);
+    snprintf(spec, sizeof(spec), "sqlite:%s", path);
+
+    s = ht_store_open(spec, err, sizeof(err));
+    ok(s != NULL, "open sqlite: prefix");
+    is_str(s->ops->name, "sqlite", "sqlite backend");
+
+    s2 = ht_store_open("/nonexistent/dir/x.db", err, sizeof(err));
+    ok(s2 == NULL, "unopenable path fails");
+
+    /* claim: new rows, next_offset -1, epoch 1; again: epoch 2 */
+    offs[0].partition = 0;
+    offs[1].partition = 3;
+    is_int(s->ops->claim(s, "topic", "me:1", offs, 2), HT_STORE_OK, "claim");
+    is_int(offs[0].next_offset, -1, "new partition has no offset");
+    is_int(offs[0].lease_epoch, 1, "first lease is 1");
+    is_int(s->ops->claim(s, "topic", "me:1", offs, 2), HT_STORE_OK,
+           "claim again");
+    is_int(offs[1].lease_epoch, 2, "lease bumped");
+
+    ht_batch_init(&b);
+    add(&b, "h1", "EUR", 3600, 100000000);
+    add(&b, "h1", "EUR", 3600, 200000000);
+    add(&b, "h2", "USD", 7200, 5);
+    ht_batch_reject(&b, HT_REJECT_BAD_CURRENCY, 2);
+    ht_batch_reject(&b, HT_REJECT_UNDECODABLE, 1);
+    ht_batch_sort(&b);
+
+    cas[0].partition = 0;
+    cas[0].lease_epoch = 2;
+    cas[0].expected = -1;
+    cas[0].next_offset = 10;
+    cas[1].partition = 3;
+    cas[1].lease_epoch = 2;
+    cas[1].expected = -1;
+    cas[1].next_offset = 4;
+
+    is_int(s->ops->apply(s, "topic", &b, cas, 2, &lost), HT_STORE_OK,
+           "apply first batch");
+
+    sc = scan(s, "h1");
+    is_int(sc.rows, 1, "one h1 row");
+    is_int(sc.count, 2, "h1 count");
+    is_int(sc.sum, 300000000, "h1 sum");
+    is_int(sc.min, 100000000, "h1 min");
+    is_int(sc.max, 200000000, "h1 max");
+
+    s->ops->read(s, "topic", offs, 2);
+    is_int(offs[0].next_offset, 10, "partition 0 at 10");
+    is_int(offs[1].next_offset, 4, "partition 3 at 4");
+
+    /* the same batch again with the same expectations: refused, and not
+     * a single row changes */
+    lost = -1;
+    is_int(s->ops->apply(s, "topic", &b, cas, 2, &lost), HT_STORE_LOST,
+           "replay with stale expected offset refused");
+    is_int(lost, 0, "partition 0 reported lost");
+    sc = scan(s, "h1");
+    is_int(sc.count, 2, "h1 unchanged after refusal");
+
+    /* another member claims partition 3 (epoch 3): our epoch 2 is stale */
+    offs[0].partition = 3;
+    s2 = ht_store_open(path, err, sizeof(err));
+    ok(s2 != NULL, "second connection");
+    is_int(s2->ops->claim(s2, "topic", "other:2", offs, 1), HT_STORE_OK,
+           "other member claims partition 3");
+    is_int(offs[0].lease_epoch, 3, "its lease is 3");
+    is_int(offs[0].next_offset, 4, "it starts where we stopped");
+
+    cas[0].expected = 10;
+    cas[0].next_offset = 20;
+    cas[1].expected = 4;
+    cas[1].next_offset = 8;
+    lost = -1;
+    is_int(s->ops->apply(s, "topic", &b, cas, 2, &lost), HT_STORE_LOST,
+           "stale lease refused");
+    is_int(lost, 3, "partition 3 reported lost");
+    sc = scan(s, NULL);
+    is_int(sc.count, 3, "nothing written by the zombie");
+    offs[0].partition = 0;
+    s->ops->read(s, "topic", offs, 1);
+    is_int(offs[0].next_offset, 10, "partition 0 rolled back too");
+
+    /* with only partition 0 (still ours) it goes through */
+    is_int(s->ops->apply(s, "topic", &b, cas, 1, &lost), HT_STORE_OK,
+           "apply for the partition still owned");
+    sc = scan(s, "h1");
+    is_int(sc.count, 4, "h1 count 4");
+    is_int(sc.sum, 600000000, "h1 sum exact");
+
+    rej[0] = '\0';
+    s->ops->rejected(s, rej_cb, rej);
+    is_str(rej, "bad_currency=4;undecodable=2;", "rejected counts add up");
+
+    /* overflow in the table: refused, counted, the row stays an integer */
+    ht_batch_reset(&b);
+    add(&b, "big", "EUR", 0, INT64_MAX - 10);
+    cas[0].expected = 20;
+    cas[0].next_offset = 21;
+    is_int(s->ops->apply(s, "topic", &b, cas, 1, &lost), HT_STORE_OK,
+           "near-max sum stored");
+    ht_batch_reset(&b);
+    add(&b, "big", "EUR", 0, 11);
+    add(&b, "ok", "EUR", 0, 11);
+    cas[0].expected = 21;
+    cas[0].next_offset = 22;
+    is_int(s->ops->apply(s, "topic", &b, cas, 1, &lost), HT_STORE_OK,
+           "overflowing batch still commits");
+    sc = scan(s, "big");
+    is_int(sc.count, 1, "overflowing record not added");
+    is_int(sc.sum, INT64_MAX - 10, "sum unchanged");
+    sc = scan(s, "ok");
+    is_int(sc.count, 1, "the other key was added");
+
+    rej[0] = '\0';
+    s->ops->rejected(s, rej_cb, rej);
+    is_str(rej, "bad_currency=4;sum_overflow=1;undecodable=2;",
+           "sum_overflow counted");
+
+    {
+        sqlite3       *db;
+        sqlite3_stmt  *st;
+
+        sqlite3_open(path, &db);
+        sqlite3_prepare_v2(db, "SELECT count(*) FROM hotel_rate_hourly"
+                           " WHERE typeof(sum_micros) <> 'integer'",
+                           -1, &st, NULL);
+        sqlite3_step(st);
+        is_int(sqlite3_column_int64(st, 0), 0, "every sum is an integer");
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+    }
+
+    ht_batch_free(&b);
+    s->ops->close(s);
+    s2->ops->close(s2);
+
+    snprintf(wal, sizeof(wal), "%s-wal", path);
+    snprintf(shm, sizeof(shm), "%s-shm", path);
+    unlink(wal);
+    unlink(shm);
+    unlink(path);
+    rmdir(dir);
+
+    (void) fd;
+
+    return done_testing();
+}
