@@ -39,6 +39,7 @@ use warnings;
 use Test::Base -base;
 
 use Cwd qw(getcwd);
+use File::Basename qw(dirname);
 use File::Path qw(make_path remove_tree);
 use IO::Select;
 use IO::Socket::INET;
@@ -185,6 +186,7 @@ sub run_block {
         # of error.log is looked at.
         $err_pos = -s $ErrLogFile || 0;
         write_file($ConfFile, $config);
+        write_user_files($block);
         verbose("HUP $NginxPid for $name");
         kill 'HUP', $NginxPid;
         # Like Test::Nginx: give the master time to start the new workers
@@ -194,6 +196,7 @@ sub run_block {
         stop_nginx($name) if $NginxPid;
         setup_server_root();
         write_file($ConfFile, $config);
+        write_user_files($block);
         return unless start_nginx($name);
     }
 
@@ -349,6 +352,21 @@ sub setup_server_root {
     make_path(map { "$ServRoot/$_" }
               qw(conf logs html client_body_temp proxy_temp fastcgi_temp
                  uwsgi_temp scgi_temp));
+}
+
+# "--- user_files": files for html/, each introduced by ">>> path" as in
+# Test::Nginx; the text up to the next ">>> " line is the file's content.
+sub write_user_files {
+    my $block = shift;
+    my $spec = $block->user_files;
+    return unless defined $spec;
+    my @parts = split /^>>> (\S+)[^\n]*\n/m, $spec;
+    shift @parts;
+    while (my ($path, $content) = splice @parts, 0, 2) {
+        my $file = "$HtmlDir/$path";
+        make_path(dirname($file));
+        write_file($file, $content // '');
+    }
 }
 
 sub write_file {
