@@ -36,9 +36,11 @@ typedef struct {
 
 typedef struct {
     rd_kafka_t                   *rk;
+    rd_kafka_conf_t              *conf;        /* template for rd_kafka_new() */
     rd_kafka_queue_t             *queue;
     ngx_connection_t             *notify;
     ngx_event_t                   poll_timer;
+    ngx_event_t                   recreate;
     ngx_http_hotel_kafka_topic_t  topics[16];
     ngx_uint_t                    ntopics;
     ngx_msec_t                    flush_timeout;
@@ -54,6 +56,11 @@ typedef struct {
 #define NGX_HTTP_HOTEL_KAFKA_LOG_EVERY  10
 
 
+static ngx_int_t ngx_http_hotel_kafka_create(ngx_cycle_t *cycle,
+    ngx_http_hotel_kafka_producer_t *p);
+static void ngx_http_hotel_kafka_destroy(ngx_cycle_t *cycle,
+    ngx_http_hotel_kafka_producer_t *p, ngx_msec_t flush_timeout);
+static void ngx_http_hotel_kafka_recreate_handler(ngx_event_t *ev);
 static ngx_int_t ngx_http_hotel_kafka_notify_init(ngx_cycle_t *cycle,
     ngx_http_hotel_kafka_producer_t *p);
 static void ngx_http_hotel_kafka_notify_handler(ngx_event_t *rev);
@@ -81,13 +88,12 @@ ngx_http_hotel_kafka_producer_start(ngx_cycle_t *cycle,
     ngx_http_hotel_kafka_main_conf_t *hmcf)
 {
     char                              err[512];
-    rd_kafka_conf_t                  *rconf;
     ngx_http_hotel_kafka_stats_t     *stats;
     ngx_http_hotel_kafka_producer_t  *p;
 
     p = &ngx_http_hotel_kafka_producer;
 
-    if (p->rk) {
+    if (p->conf) {
         return NGX_OK;
     }
 
@@ -102,23 +108,49 @@ ngx_http_hotel_kafka_producer_start(ngx_cycle_t *cycle,
         stats->workers[p->slot].pid = ngx_pid;
     }
 
-    rconf = ngx_http_hotel_kafka_conf_build(hmcf->kafka_conf, cycle->log);
-    if (rconf == NULL) {
+    p->conf = ngx_http_hotel_kafka_conf_build(hmcf->kafka_conf, cycle->log);
+    if (p->conf == NULL) {
         return NGX_ERROR;
     }
 
-    if (rd_kafka_conf_set(rconf, "log.queue", "true", err, sizeof(err))
+    if (rd_kafka_conf_set(p->conf, "log.queue", "true", err, sizeof(err))
         != RD_KAFKA_CONF_OK)
     {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "hotel kafka: %s", err);
-        rd_kafka_conf_destroy(rconf);
+        rd_kafka_conf_destroy(p->conf);
+        p->conf = NULL;
         return NGX_ERROR;
     }
 
-    rd_kafka_conf_set_dr_msg_cb(rconf, ngx_http_hotel_kafka_dr_cb);
-    rd_kafka_conf_set_error_cb(rconf, ngx_http_hotel_kafka_error_cb);
-    rd_kafka_conf_set_log_cb(rconf, ngx_http_hotel_kafka_log_cb);
-    rd_kafka_conf_set_opaque(rconf, p);
+    rd_kafka_conf_set_dr_msg_cb(p->conf, ngx_http_hotel_kafka_dr_cb);
+    rd_kafka_conf_set_error_cb(p->conf, ngx_http_hotel_kafka_error_cb);
+    rd_kafka_conf_set_log_cb(p->conf, ngx_http_hotel_kafka_log_cb);
+    rd_kafka_conf_set_opaque(p->conf, p);
+
+    p->poll_timer.handler = ngx_http_hotel_kafka_poll_handler;
+    p->poll_timer.data = p;
+    p->poll_timer.log = cycle->log;
+    p->poll_timer.cancelable = 1;
+
+    p->recreate.handler = ngx_http_hotel_kafka_recreate_handler;
+    p->recreate.data = p;
+    p->recreate.log = cycle->log;
+
+    return ngx_http_hotel_kafka_create(cycle, p);
+}
+
+
+static ngx_int_t
+ngx_http_hotel_kafka_create(ngx_cycle_t *cycle,
+    ngx_http_hotel_kafka_producer_t *p)
+{
+    char              err[512];
+    rd_kafka_conf_t  *rconf;
+
+    rconf = rd_kafka_conf_dup(p->conf);
+    if (rconf == NULL) {
+        return NGX_ERROR;
+    }
 
     p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, rconf, err, sizeof(err));
     if (p->rk == NULL) {
@@ -145,11 +177,6 @@ ngx_http_hotel_kafka_producer_start(ngx_cycle_t *cycle,
                       p->poll_interval);
     }
 
-    p->poll_timer.handler = ngx_http_hotel_kafka_poll_handler;
-    p->poll_timer.data = p;
-    p->poll_timer.log = cycle->log;
-    p->poll_timer.cancelable = 1;
-
     ngx_add_timer(&p->poll_timer, p->poll_interval);
 
     ngx_log_error(NGX_LOG_INFO, cycle->log, 0,
@@ -157,6 +184,38 @@ ngx_http_hotel_kafka_producer_start(ngx_cycle_t *cycle,
                   rd_kafka_version_str());
 
     return NGX_OK;
+}
+
+
+/*
+ * A fatal error (the idempotent producer's sequence state is broken, say)
+ * leaves the producer refusing every record.  Rather than waiting for a
+ * reload, it is rebuilt: what it still held is purged and counted as
+ * failed, and a new one takes over.  librdkafka cannot be destroyed from
+ * its own callback, hence the posted event.
+ */
+
+static void
+ngx_http_hotel_kafka_recreate_handler(ngx_event_t *ev)
+{
+    char                              reason[512];
+    ngx_http_hotel_kafka_producer_t  *p;
+
+    p = ev->data;
+
+    if (p->rk == NULL || p->exiting) {
+        return;
+    }
+
+    (void) rd_kafka_fatal_error(p->rk, reason, sizeof(reason));
+
+    ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                  "hotel kafka: fatal producer error: %s; "
+                  "creating a new producer", reason);
+
+    ngx_http_hotel_kafka_destroy((ngx_cycle_t *) ngx_cycle, p, 0);
+
+    (void) ngx_http_hotel_kafka_create((ngx_cycle_t *) ngx_cycle, p);
 }
 
 
@@ -254,19 +313,44 @@ ngx_http_hotel_kafka_poll(ngx_http_hotel_kafka_producer_t *p)
 void
 ngx_http_hotel_kafka_producer_stop(ngx_cycle_t *cycle)
 {
-    int                               left;
-    ngx_uint_t                        i;
-    rd_kafka_resp_err_t               err;
-    ngx_http_hotel_kafka_stats_t     *stats;
     ngx_http_hotel_kafka_producer_t  *p;
 
     p = &ngx_http_hotel_kafka_producer;
 
-    if (p->rk == NULL) {
+    if (p->conf == NULL) {
         return;
     }
 
     p->exiting = 1;
+
+    if (p->recreate.posted) {
+        ngx_delete_posted_event(&p->recreate);
+    }
+
+    ngx_http_hotel_kafka_destroy(cycle, p, p->flush_timeout);
+
+    rd_kafka_conf_destroy(p->conf);
+    p->conf = NULL;
+}
+
+
+/*
+ * Waits up to flush_timeout for the queue to drain, then purges what is
+ * left: its delivery reports, served by the short flush that follows,
+ * count it as failed.
+ */
+
+static void
+ngx_http_hotel_kafka_destroy(ngx_cycle_t *cycle,
+    ngx_http_hotel_kafka_producer_t *p, ngx_msec_t flush_timeout)
+{
+    int                            left;
+    ngx_uint_t                     i;
+    ngx_http_hotel_kafka_stats_t  *stats;
+
+    if (p->rk == NULL) {
+        return;
+    }
 
     if (p->poll_timer.timer_set) {
         ngx_del_timer(&p->poll_timer);
@@ -281,21 +365,17 @@ ngx_http_hotel_kafka_producer_stop(ngx_cycle_t *cycle)
         p->notify = NULL;
     }
 
-    err = rd_kafka_flush(p->rk, (int) p->flush_timeout);
+    if (flush_timeout) {
+        (void) rd_kafka_flush(p->rk, (int) flush_timeout);
 
-    /* the flush may have blocked for seconds: keep log times honest */
+        /* the flush may have blocked for seconds: keep log times honest */
 
-    ngx_time_update();
+        ngx_time_update();
+    }
 
     left = rd_kafka_outq_len(p->rk);
 
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && left > 0) {
-
-        /*
-         * What could not be delivered in time is purged: its delivery
-         * reports (served by the short flush below) count it as failed.
-         */
-
+    if (left > 0) {
         rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE
                               |RD_KAFKA_PURGE_F_INFLIGHT);
         (void) rd_kafka_flush(p->rk, 1000);
@@ -303,7 +383,7 @@ ngx_http_hotel_kafka_producer_stop(ngx_cycle_t *cycle)
         ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
                       "hotel kafka: %d records not delivered within "
                       "hotel_kafka_flush_timeout %M ms, purged and "
-                      "counted as failed", left, p->flush_timeout);
+                      "counted as failed", left, flush_timeout);
 
     } else {
         ngx_log_error(NGX_LOG_INFO, cycle->log, 0,
@@ -525,6 +605,14 @@ ngx_http_hotel_kafka_error_cb(rd_kafka_t *rk, int err, const char *reason,
     ngx_http_hotel_kafka_producer_t *p = opaque;
 
     ngx_http_hotel_kafka_stats_error("%s", reason);
+
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        if (!p->recreate.posted) {
+            ngx_post_event(&p->recreate, &ngx_posted_events);
+        }
+
+        return;
+    }
 
     if (ngx_http_hotel_kafka_limit(&p->error_limit)) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,

@@ -69,7 +69,7 @@ my @EnvToNginx;
 
 my $NginxBinary  = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
 my $ServerPort   = $ENV{TEST_NGINX_PORT} || 1984;
-my $ServRoot     = getcwd() . '/t/servroot';
+my $ServRoot     = $ENV{TEST_NGINX_SERVROOT} || getcwd() . '/t/servroot';
 my $HtmlDir      = "$ServRoot/html";
 my $ConfFile     = "$ServRoot/conf/nginx.conf";
 my $ErrLogFile   = "$ServRoot/logs/error.log";
