@@ -1,0 +1,122 @@
+# The whole path: nginx with two workers in front of a search backend,
+# M result pages of N hotels; the broker then holds exactly M x N records,
+# each decoding (with protoc, not our code) to the hotel, rate and
+# position the page showed, one search id per page; hotel-trends then
+# consumes the topic into SQLite and its totals equal the truth.
+
+use Test::Nginx::Socket 'no_plan';
+use HotelKafka;
+use File::Temp qw(tempdir);
+
+use constant PAGES  => 40;
+use constant HOTELS => 5;
+
+repeat_each(1);
+no_shuffle();
+master_on();
+workers(2);
+log_level('info');
+
+# the backend writes hotel k's rate on page i as "${k}0" . "%02d" . ".0$k",
+# that is k*1000 + i + k/100 (EUR): every page differs
+sub rate_micros {
+    my ($k, $i) = @_;
+    return ($k * 1000 + $i) * 1_000_000 + $k * 10_000;
+}
+
+sub expected_records {
+    my @lines;
+    for my $i (1 .. PAGES) {
+        for my $k (1 .. HOTELS) {
+            push @lines, sprintf "hotel_id=e2e-%d key=e2e-%d rate_micros=%d"
+                . " currency=EUR position=%d", $k, $k, rate_micros($k, $i),
+                $k - 1;
+        }
+    }
+    return join "\n", @lines;
+}
+
+add_response_body_check(\&check_kafka_block);
+
+# After the Kafka check: one search id per page, then the consumer.
+add_response_body_check(sub {
+    my ($block, $body, $req_idx, $rep, $dry_run) = @_;
+    return if $dry_run || $req_idx != PAGES - 1;
+
+    my $topic = kafka_topic($block->kafka_topic);
+    my @recs = kafka_read($topic, expect => PAGES * HOTELS);
+
+    my %pages;
+    $pages{$_->{search_id}}{$_->{position}}++ for @recs;
+    is(scalar keys %pages, PAGES, "one search id per page");
+    is(scalar(grep { keys %$_ == HOTELS } values %pages), PAGES,
+       "each search id has the page's " . HOTELS . " positions");
+
+    my $dir = tempdir(CLEANUP => 1);
+    my $db = "$dir/trends.db";
+    my @cmd = ($ENV{HOTEL_TRENDS}, 'consume', '-b', kafka_brokers(),
+               '-t', $topic, '-g', "$topic-group", '-d', $db,
+               '--exit-idle', '3');
+    is(system(@cmd), 0, "hotel-trends consume exits 0");
+
+    my %want;
+    for my $i (1 .. PAGES) {
+        for my $k (1 .. HOTELS) {
+            $want{"e2e-$k"}{count}++;
+            $want{"e2e-$k"}{sum} += rate_micros($k, $i);
+        }
+    }
+
+    my %got;
+    open my $q, '-|', 'sqlite3', '-separator', ' ', $db,
+        'SELECT hotel_id, currency, SUM(count), SUM(sum_micros)'
+        . ' FROM hotel_rate_hourly GROUP BY hotel_id, currency'
+        or die "sqlite3: $!";
+    while (<$q>) {
+        chomp;
+        my ($hotel, $currency, $count, $sum) = split / /;
+        $got{$hotel} = { count => $count, sum => $sum };
+        is($currency, 'EUR', "$hotel aggregated in EUR");
+    }
+    close $q;
+
+    is_deeply(\%got, \%want,
+              "SQLite per-hotel counts and exact sums equal the truth");
+});
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: M pages of N hotels through proxy_pass, to the broker, to SQLite
+--- http_config
+    hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
+
+    server {
+        listen unix:$TEST_NGINX_HTML_DIR/backend.sock;
+
+        location /search {
+            default_type application/json;
+            return 200 '{"search":{"page":"$arg_i"},"results":[
+                {"hotel_id":"e2e-1","rate":"10$arg_i.01","currency":"EUR"},
+                {"hotel_id":"e2e-2","rate":20$arg_i.02,"currency":"EUR"},
+                {"hotel_id":"e2e-3","rate":30$arg_i.03,"currency":"EUR"},
+                {"hotel_id":"e2e-4","rate":40$arg_i.04,"currency":"EUR"},
+                {"hotel_id":"e2e-5","rate":50$arg_i.05,"currency":"EUR"}]}';
+        }
+    }
+--- config
+    location /search {
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/backend.sock;
+        hotel_kafka_search_results on;
+        hotel_kafka_topic $TEST_NGINX_RUN_ID-e2e;
+    }
+--- request eval
+[ map { sprintf "GET /search?i=%02d", $_ } 1 .. 40 ]
+--- error_code eval
+[ (200) x 40 ]
+--- kafka_topic: e2e
+--- kafka_records eval
+main::expected_records()
+--- no_error_log
+[error]
