@@ -5,9 +5,6 @@
 SHELL       := /bin/bash
 NGINX_SRC   ?= /usr/share/nginx/src
 BUILD       := build
-GEN         := $(BUILD)/gen
-MODULE      := $(BUILD)/ngx_http_hotel_kafka_module.so
-CONSUMER    := $(BUILD)/hotel-trends
 
 # SANITIZE=1 builds the module, the consumer and the unit tests with
 # ASan and UBSan (into build-asan/ unless BUILD is given).
@@ -16,6 +13,11 @@ BUILD       := build-asan
 SAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer \
                -fno-sanitize-recover=undefined
 endif
+
+GEN         := $(BUILD)/gen
+MODULE      := $(BUILD)/ngx_http_hotel_kafka_module.so
+CONSUMER    := $(BUILD)/hotel-trends
+
 
 CC          ?= cc
 PKGS        := rdkafka libprotobuf-c yajl sqlite3 libpq

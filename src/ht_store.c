@@ -13,18 +13,33 @@ static int ht_store_is_conninfo(const char *spec);
 ht_store_t *
 ht_store_open(const char *spec, char *err, size_t errlen)
 {
+    const char  *path;
+
+    path = ht_store_sqlite_path(spec);
+
+    if (path == NULL) {
+        return ht_store_pg_open(spec, err, errlen);
+    }
+
+    return ht_store_sqlite_open(path, err, errlen);
+}
+
+
+const char *
+ht_store_sqlite_path(const char *spec)
+{
     if (strncmp(spec, "postgresql://", 13) == 0
         || strncmp(spec, "postgres://", 11) == 0
         || ht_store_is_conninfo(spec))
     {
-        return ht_store_pg_open(spec, err, errlen);
+        return NULL;
     }
 
     if (strncmp(spec, "sqlite:", 7) == 0) {
         spec += 7;
     }
 
-    return ht_store_sqlite_open(spec, err, errlen);
+    return spec;
 }
 
 

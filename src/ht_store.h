@@ -128,6 +128,10 @@ struct ht_store_s {
  */
 ht_store_t *ht_store_open(const char *spec, char *err, size_t errlen);
 
+/* the file path if spec names a SQLite database, NULL for PostgreSQL;
+ * points into spec */
+const char *ht_store_sqlite_path(const char *spec);
+
 ht_store_t *ht_store_sqlite_open(const char *path, char *err, size_t errlen);
 ht_store_t *ht_store_pg_open(const char *conninfo, char *err, size_t errlen);
 
