@@ -86,7 +86,9 @@ $(BUILD)/nginx/objs/Makefile: config $(NGINX_SRC)/conf_flags $(BUILD)/module-src
 
 $(MODULE): $(BUILD)/nginx/objs/Makefile $(MODULE_SRCS) $(PROTO)
 	$(MAKE) -C $(BUILD)/nginx -f objs/Makefile modules
-	cp $(BUILD)/nginx/objs/ngx_http_hotel_kafka_module.so $@
+	@# a new inode: an nginx running the old module keeps its mapping
+	cp $(BUILD)/nginx/objs/ngx_http_hotel_kafka_module.so $@.tmp
+	mv -f $@.tmp $@
 
 deps:
 	scripts/deps

@@ -45,7 +45,12 @@ ngx_http_hotel_kafka_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
 
     if (ngx_strcmp(value[1].data, "off") == 0) {
-        if (cf->args->nelts != 2 || hlcf->logs != NGX_CONF_UNSET_PTR) {
+        if (cf->args->nelts != 2) {
+            i = 2;
+            goto invalid;
+        }
+
+        if (hlcf->logs != NGX_CONF_UNSET_PTR) {
             return "is duplicate";
         }
 
@@ -75,12 +80,15 @@ ngx_http_hotel_kafka_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     for (i = 1; i < cf->args->nelts; i++) {
 
         if (ngx_strncmp(value[i].data, "topic=", 6) == 0) {
-            log->topic.data = value[i].data + 6;
-            log->topic.len = value[i].len - 6;
 
-            if (log->topic.len == 0) {
+            /* a second "topic=" is as wrong as a second "id=" */
+
+            if (log->topic.data != NULL || value[i].len == 6) {
                 goto invalid;
             }
+
+            log->topic.data = value[i].data + 6;
+            log->topic.len = value[i].len - 6;
 
             continue;
         }

@@ -11,6 +11,8 @@
 
 
 static ngx_int_t ngx_http_hotel_kafka_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_hotel_kafka_conf_check(ngx_conf_t *cf,
+    ngx_http_hotel_kafka_main_conf_t *hmcf);
 static void *ngx_http_hotel_kafka_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_hotel_kafka_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_hotel_kafka_create_loc_conf(ngx_conf_t *cf);
@@ -512,10 +514,6 @@ failed:
 static ngx_int_t
 ngx_http_hotel_kafka_postconfiguration(ngx_conf_t *cf)
 {
-    char                              err[512];
-    size_t                            size;
-    rd_kafka_t                       *rk;
-    rd_kafka_conf_t                  *rconf;
     ngx_http_hotel_kafka_main_conf_t  *hmcf;
 
     static ngx_str_t  request_id = ngx_string("request_id");
@@ -527,6 +525,18 @@ ngx_http_hotel_kafka_postconfiguration(ngx_conf_t *cf)
     }
 
     if (hmcf->log && ngx_http_hotel_kafka_log_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /*
+     * Properties are checked whenever there are any, not only when a
+     * producer is needed: a configuration that "nginx -t" accepts must
+     * not start failing once a location begins to use it.
+     */
+
+    if ((hmcf->used || hmcf->kafka_conf != NULL)
+        && ngx_http_hotel_kafka_conf_check(cf, hmcf) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -553,12 +563,25 @@ ngx_http_hotel_kafka_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    /*
-     * Properties that are each valid may still contradict each other
-     * (acks=1 with idempotence, say); only rd_kafka_new() tells.  A
-     * producer is created and destroyed here, before any fork, so that
-     * "nginx -t" catches that too and the workers never start broken.
-     */
+    return NGX_OK;
+}
+
+
+/*
+ * Properties that are each valid may still contradict each other
+ * (acks=1 with idempotence, say); only rd_kafka_new() tells.  A producer
+ * is created and destroyed here, before any fork, so that "nginx -t"
+ * catches that too and the workers never start broken.
+ */
+
+static ngx_int_t
+ngx_http_hotel_kafka_conf_check(ngx_conf_t *cf,
+    ngx_http_hotel_kafka_main_conf_t *hmcf)
+{
+    char              err[512];
+    size_t            size;
+    rd_kafka_t       *rk;
+    rd_kafka_conf_t  *rconf;
 
     rconf = ngx_http_hotel_kafka_conf_build(hmcf->kafka_conf, cf->log);
     if (rconf == NULL) {
@@ -567,15 +590,16 @@ ngx_http_hotel_kafka_postconfiguration(ngx_conf_t *cf)
 
     size = sizeof(err);
 
-    if (rd_kafka_conf_get(rconf, "bootstrap.servers", err, &size)
-        != RD_KAFKA_CONF_OK
-        || err[0] == '\0')
+    if (hmcf->used
+        && (rd_kafka_conf_get(rconf, "bootstrap.servers", err, &size)
+            != RD_KAFKA_CONF_OK
+            || err[0] == '\0'))
     {
         rd_kafka_conf_destroy(rconf);
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "no Kafka brokers: \"hotel_kafka_brokers\" "
                            "is required where \"hotel_kafka_search_results\" "
-                           "is used");
+                           "or \"hotel_kafka_log\" is used");
         return NGX_ERROR;
     }
 
