@@ -40,7 +40,7 @@ UNIT_BINS   := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 
 vpath %.c src $(GEN) t/unit
 
-.PHONY: all module consumer unit deps test demo bench clean
+.PHONY: all module consumer unit tools deps test demo bench clean
 
 all: module consumer
 
@@ -63,6 +63,15 @@ unit: $(UNIT_BINS)
 $(BUILD)/unit/%: t/unit/%.c t/unit/tap.h $(HT_OBJS) $(HK_OBJS)
 	@mkdir -p $(BUILD)/unit
 	$(CC) $(ALL_CFLAGS) -It/unit -o $@ $< $(HT_OBJS) $(HK_OBJS) $(LDLIBS)
+
+# test tools (t/tools/*.c): small programs the suites drive
+TOOLS       := $(patsubst t/tools/%.c,$(BUILD)/tools/%,$(wildcard t/tools/*.c))
+
+tools: $(TOOLS)
+
+$(BUILD)/tools/%: t/tools/%.c
+	@mkdir -p $(BUILD)/tools
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
 
 # configure must run again when a module source file comes or goes
 MODULE_SRCS := $(sort $(wildcard ngx_module/*.[ch] src/hk_*.[ch]))

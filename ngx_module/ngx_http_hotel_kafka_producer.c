@@ -380,10 +380,17 @@ ngx_http_hotel_kafka_destroy(ngx_cycle_t *cycle,
                               |RD_KAFKA_PURGE_F_INFLIGHT);
         (void) rd_kafka_flush(p->rk, 1000);
 
-        ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
-                      "hotel kafka: %d records not delivered within "
-                      "hotel_kafka_flush_timeout %M ms, purged and "
-                      "counted as failed", left, flush_timeout);
+        if (flush_timeout) {
+            ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
+                          "hotel kafka: %d records not delivered within "
+                          "hotel_kafka_flush_timeout %M ms, purged and "
+                          "counted as failed", left, flush_timeout);
+
+        } else {
+            ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
+                          "hotel kafka: %d records of the failed producer "
+                          "purged and counted as failed", left);
+        }
 
     } else {
         ngx_log_error(NGX_LOG_INFO, cycle->log, 0,

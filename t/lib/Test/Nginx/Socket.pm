@@ -781,18 +781,21 @@ sub run_requests {
             $res = "$err ($res)" if !ref $res && $err && $res ne $err;
             push @responses, $res;
         }
-    } else {
-        for my $i (0 .. $#$requests) {
-            my ($raw, $m) = build_request($block, $requests->[$i]{text}, $i);
-            my ($resp, $err) = exchange($raw, $timeout);
-            my $res = defined $resp ? parse_response(\$resp, $m) : $err;
-            $res = "$err ($res)" if !ref $res && $err && $res ne $err;
-            push @responses, $res;
+        for my $i (0 .. $#responses) {
+            check_response($block, $responses[$i], $i, $rep, $dry_run);
         }
+        return;
     }
 
-    for my $i (0 .. $#responses) {
-        check_response($block, $responses[$i], $i, $rep, $dry_run);
+    # Like Test::Nginx, each response is checked (and its body checks
+    # run) before the next request is sent, so a check may act between
+    # two requests.
+    for my $i (0 .. $#$requests) {
+        my ($raw, $m) = build_request($block, $requests->[$i]{text}, $i);
+        my ($resp, $err) = exchange($raw, $timeout);
+        my $res = defined $resp ? parse_response(\$resp, $m) : $err;
+        $res = "$err ($res)" if !ref $res && $err && $res ne $err;
+        check_response($block, $res, $i, $rep, $dry_run);
     }
 }
 
