@@ -416,6 +416,10 @@ sub spawn_nginx {
         open STDIN, '<', '/dev/null';
         open STDOUT, '>>', $StderrFile;
         open STDERR, '>&', \*STDOUT;
+        # ours, not Test::Nginx's: a sanitizer runtime for nginx alone
+        # (an ASan-built module in a plain nginx), not for this harness
+        $ENV{LD_PRELOAD} = $ENV{TEST_NGINX_LD_PRELOAD}
+            if $ENV{TEST_NGINX_LD_PRELOAD};
         { exec @cmd };
         print STDERR "cannot exec $cmd[0]: $!\n";
         POSIX::_exit(127);
@@ -486,6 +490,7 @@ sub stop_nginx {
     my $pid = $NginxPid;
     undef $NginxPid;
 
+    my $log_pos = -s $ErrLogFile || 0;
     my $status = wait_child($pid, 0);
     # Repeat the signal: in single-process mode nginx can take it between
     # its ngx_quit check and an epoll_wait without timeout, and then sleeps
@@ -509,6 +514,8 @@ sub stop_nginx {
         Test::More::fail("$name - nginx was killed by signal "
                          . ($status & 127));
     }
+    # what the exit itself wrote (exit_process, a sanitizer's last words)
+    check_crashes("$name (at exit)", read_from($ErrLogFile, $log_pos));
     check_valgrind($name) if $UseValgrind;
 }
 
@@ -539,6 +546,11 @@ sub check_crashes {
     for my $line (split /\n/, $log) {
         if ($line =~ /exited on signal \d+/) {
             Test::More::fail("$name - nginx worker crashed: $line");
+        }
+        # nginx sends its stderr to error.log: an ASan-built module's
+        # reports (TEST_NGINX_LD_PRELOAD) land there
+        if ($line =~ /==\d+==ERROR: \w+Sanitizer|: runtime error: /) {
+            Test::More::fail("$name - sanitizer report: $line");
         }
     }
 }
