@@ -1,0 +1,46 @@
+/*
+ * libFuzzer target for the consumer's record decoding (ht_decode): any
+ * bytes a topic may hold, however hostile, give either a record that
+ * passes the consumer's own rules or a reason, never a crash.
+ */
+
+#include <stdint.h>
+#include <string.h>
+
+#include "ht_decode.h"
+
+
+/* a fixed clock keeps runs reproducible: 2026-01-01T00:00:00Z */
+#define FUZZ_NOW_MS  1767225600000LL
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    size_t        len;
+    ht_record_t   rec;
+    ht_reject_e   reason;
+
+    reason = ht_decode(data, size, FUZZ_NOW_MS, &rec);
+
+    if (reason >= HT_REJECT_MAX) {
+        __builtin_trap();
+    }
+
+    if (reason != HT_REJECT_NONE) {
+        return 0;
+    }
+
+    len = strnlen(rec.hotel_id, sizeof(rec.hotel_id));
+
+    if (len == 0 || len > HT_HOTEL_ID_MAX
+        || !ht_utf8_valid(rec.hotel_id, len)
+        || rec.rate_micros <= 0
+        || strlen(rec.currency) != 3
+        || rec.bucket_start % HT_BUCKET_SECONDS != 0)
+    {
+        __builtin_trap();
+    }
+
+    return 0;
+}
