@@ -1,0 +1,390 @@
+# Faults on the Kafka side: nginx starts and serves with the broker down,
+# records wait in the bounded queue and are counted (failed after
+# message.timeout.ms, purged at exit, dropped when the queue is full), and
+# records produced while the broker is down reach it once it is back.
+#
+# The first two scenarios are Test::Nginx blocks (against a closed port);
+# the others need counters read after a pause, a reload between requests,
+# or a broker of the suite's own that it kills and restarts, so they drive
+# nginx directly with HotelNginx (t/lib/HotelNginx.pm) after run_tests().
+
+use Test::Nginx::Socket 'no_plan';
+use HotelKafka;
+use HotelNginx qw(own_broker broker_kill broker_restart broker_stop
+                  dead_port);
+
+# nobody listens there: every connection attempt is refused at once
+$ENV{TEST_NGINX_DEAD_PORT} = dead_port();
+
+repeat_each(1);
+no_shuffle();
+log_level('info');
+add_response_body_check(\&check_log_counts);
+
+# "--- error_log_count": lines "text => MIN..MAX" (or "=> N"); the number
+# of error.log lines containing text must be within the bounds, checked
+# after the block's last request.
+sub check_log_counts {
+    my ($block, $body, $req_idx, $rep, $dry_run) = @_;
+    my $spec = $block->error_log_count;
+    return if $dry_run || !defined $spec;
+    my $n = ref $block->request eq 'ARRAY' ? @{ $block->request } : 1;
+    return unless $req_idx == $n - 1;
+    # the log lines of the last request's records: let the worker write them
+    sleep 0.5;
+    my $log = HotelNginx::slurp(server_root() . '/logs/error.log');
+    for my $line (split /\n/, $spec) {
+        next unless $line =~ /^\s*(.+?)\s*=>\s*(\d+)(?:\.\.(\d+))?\s*$/;
+        my ($text, $min, $max) = ($1, $2, defined $3 ? $3 : $2);
+        my $count = () = $log =~ /^.*\Q$text\E.*$/mg;
+        ok($count >= $min && $count <= $max,
+           $block->name . " - \"$text\" in $min..$max error.log lines")
+            or diag("$count lines:\n"
+                    . join "\n", grep { index($_, $text) >= 0 }
+                                 split /\n/, $log);
+    }
+}
+
+run_tests();
+
+# What follows runs nginx with master and workers, which valgrind does not
+# follow (the harness runs the blocks above in one process under it).
+if ($ENV{TEST_NGINX_USE_VALGRIND}) {
+    Test::More::note('the scenarios driven directly are not run under '
+                     . 'valgrind');
+    exit 0;
+}
+
+# ---------------------------------------------------------------------
+# Scenarios driven directly.
+
+my $PAGE = q{'{"results":[{"hotel_id":"$arg_q-0","rate":100.5,"currency":"EUR"},{"hotel_id":"$arg_q-1","rate":"80","currency":"usd"},{"hotel_id":"$arg_q-2","rate":99.99,"currency":"EUR"}]}'};
+
+sub page_of {
+    my $q = shift;
+    (my $p = $PAGE) =~ s/\$arg_q/$q/g;
+    $p =~ s/^'|'$//g;
+    return $p;
+}
+
+sub search_location {
+    my $topic = shift;
+    return <<"CONF";
+        location = /search {
+            hotel_kafka_search_results on;
+            hotel_kafka_topic $topic;
+            default_type application/json;
+            return 200 $PAGE;
+        }
+CONF
+}
+
+# GET /search?q=$q for each q; every response must be the page, unchanged.
+sub send_pages {
+    my ($ng, $what, @qs) = @_;
+    my $bad = 0;
+    for my $q (@qs) {
+        my $r = $ng->get("/search?q=$q");
+        next if ($r->{code} // 0) == 200 && $r->{body} eq page_of($q);
+        $bad++;
+        diag("GET /search?q=$q: " . ($r->{error} // "$r->{code} $r->{body}"));
+    }
+    is($bad, 0, "$what: " . scalar(@qs) . " pages served unchanged");
+}
+
+sub counters {
+    my $st = shift;
+    return 'no status' unless $st;
+    return sprintf 'produced %d delivered %d failed %d dropped %d queued %d',
+        $st->{produced}, $st->{delivered}, $st->{failed},
+        $st->{dropped}{queue_full} + $st->{dropped}{too_large}
+        + $st->{dropped}{no_producer} + $st->{dropped}{other},
+        queued($st);
+}
+
+sub queued {
+    my $st = shift;
+    my $q = 0;
+    $q += $_->{queue_depth} for @{ $st->{workers} || [] };
+    return $q;
+}
+
+# produced == delivered + failed, exactly, with nothing left queued
+sub settled {
+    my $st = shift;
+    return $st && queued($st) == 0
+        && $st->{produced} == $st->{delivered} + $st->{failed};
+}
+
+sub count_lines {
+    my ($log, $text) = @_;
+    return scalar(() = $log =~ /^.*\Q$text\E.*$/mg);
+}
+
+my $run = $ENV{TEST_NGINX_RUN_ID}
+    or Test::More::BAIL_OUT('TEST_NGINX_RUN_ID is not set');
+
+# the line a worker logs when it purges at exit
+my $PURGED = 'hotel kafka: (\d+) records not delivered within '
+           . 'hotel_kafka_flush_timeout 500 ms, purged and counted as failed';
+$PURGED = qr/$PURGED/;
+
+# -------- (a), (d): failed after message.timeout.ms; purged at a reload
+{
+    my $what = 'broker down, master and worker';
+    my $ng = HotelNginx->new(master => 1, workers => 1);
+    $ng->start(http => <<"CONF", server => search_location("$run-down"))
+    hotel_kafka_brokers 127.0.0.1:$ENV{TEST_NGINX_DEAD_PORT};
+    hotel_kafka_conf message.timeout.ms 2000;
+    hotel_kafka_flush_timeout 500ms;
+CONF
+        or Test::More::BAIL_OUT("$what: nginx did not start");
+
+    send_pages($ng, $what, map { "down$_" } 1 .. 4);
+    my $st = $ng->status;
+    is($st && $st->{produced}, 12, "$what: 12 records produced at once")
+        or diag(counters($st));
+    is($st && $st->{delivered}, 0, "$what: none delivered");
+
+    $st = $ng->wait_status(sub { $_[0]{failed} >= 12 }, 20);
+    is($st && $st->{failed}, 12,
+       "$what: all 12 failed after message.timeout.ms")
+        or diag(counters($st));
+    ok(settled($st), "$what: produced == delivered + failed, queue empty")
+        or diag(counters($st));
+    like($st->{last_error}, qr/timed out/i, "$what: last_error says why");
+
+    my $log = $ng->error_log;
+    is(count_lines($log,
+                   'hotel kafka: delivery failed: Local: Message timed out'),
+       1, "$what: 12 delivery failures, one rate-limited log line");
+
+    # queued records of a worker that exits (reload) are purged, counted
+    # as failed and logged; the new worker answers from the same counters
+    my @old = $ng->worker_pids;
+    send_pages($ng, "$what, before a reload", map { "purge$_" } 1 .. 2);
+    $ng->signal('HUP');
+    ok(HotelNginx::wait_until(sub {
+           my %now = map { $_ => 1 } $ng->worker_pids;
+           !grep { $now{$_} || HotelNginx::pid_alive($_) } @old
+       }, 15), "$what: old worker gone after the reload");
+
+    $st = $ng->wait_status(sub { settled($_[0]) && $_[0]{produced} >= 18 },
+                           10);
+    is($st && $st->{produced}, 18, "$what: 18 produced in all");
+    is($st && $st->{failed}, 18,
+       "$what: the 6 purged at the reload counted as failed");
+    ok(settled($st), "$what: produced == delivered + failed after the reload")
+        or diag(counters($st));
+
+    $log = $ng->error_log;
+    my @purged = $log =~ /\[error\].*$PURGED/g;
+    is("@purged", '6',
+       "$what: the purge at the reload is logged with its count");
+
+    is($ng->stop, 0, "$what: nginx exits cleanly");
+    $log = $ng->error_log;
+    unlike($log, qr/exited on signal|\[alert\]|\[emerg\]/,
+           "$what: no crash, alert or emerg");
+    like($log, qr/hotel kafka: producer flushed/,
+         "$what: nothing left to purge at the final exit");
+}
+
+# -------- (c), (d): queue full, then every queued record fails
+{
+    my $what = 'queue full';
+    my $ng = HotelNginx->new(master => 0);
+    $ng->start(http => <<"CONF", server => search_location("$run-full"))
+    hotel_kafka_brokers 127.0.0.1:$ENV{TEST_NGINX_DEAD_PORT};
+    hotel_kafka_conf queue.buffering.max.messages 5;
+    hotel_kafka_conf message.timeout.ms 3000;
+    hotel_kafka_flush_timeout 500ms;
+CONF
+        or Test::More::BAIL_OUT("$what: nginx did not start");
+
+    send_pages($ng, $what, map { "full$_" } 1 .. 40);
+    my $st = $ng->status;
+    is($st && $st->{produced}, 5, "$what: 5 of 120 records queued")
+        or diag(counters($st));
+    is($st && $st->{dropped}{queue_full}, 115,
+       "$what: 115 counted as dropped.queue_full");
+
+    $st = $ng->wait_status(sub { $_[0]{failed} >= 5 }, 20);
+    ok(settled($st) && $st->{failed} == 5 && $st->{delivered} == 0,
+       "$what: the 5 queued fail after message.timeout.ms; "
+       . "produced == delivered + failed")
+        or diag(counters($st));
+
+    # room again: the next pages are queued, then purged at exit
+    send_pages($ng, "$what, after the timeout", 'again1');
+    $st = $ng->status;
+    is($st && $st->{produced}, 8, "$what: queued again once there is room")
+        or diag(counters($st));
+
+    is($ng->stop, 0, "$what: nginx exits cleanly");
+    my $log = $ng->error_log;
+    my $drops = count_lines($log,
+                            'hotel kafka: records dropped: Local: Queue full');
+    ok($drops >= 1 && $drops <= 2,
+       "$what: 115 drops, $drops rate-limited log line(s)");
+    my @purged = $log =~ /$PURGED/g;
+    is("@purged", '3',
+       "$what: the 3 still queued at exit are purged and logged");
+    unlike($log, qr/exited on signal|\[alert\]|\[emerg\]/,
+           "$what: no crash, alert or emerg");
+}
+
+# -------- (b), (d): down at start, back later; down again, back again;
+# down at a reload
+{
+    my $what = 'broker back';
+    my $b = eval { own_broker() };
+    Test::More::BAIL_OUT("cannot start a broker of our own: $@") unless $b;
+    broker_kill($b, 1);
+
+    my $topic = "$run-back";
+    my $ng = HotelNginx->new(master => 1, workers => 2);
+    $ng->start(http => <<"CONF", server => search_location($topic))
+    hotel_kafka_brokers $b->{bootstrap};
+    hotel_kafka_conf message.timeout.ms 120000;
+    hotel_kafka_conf reconnect.backoff.max.ms 1000;
+    hotel_kafka_flush_timeout 500ms;
+CONF
+        or Test::More::BAIL_OUT("$what: nginx did not start");
+
+    my @first = map { "first$_" } 1 .. 5;
+    send_pages($ng, "$what, broker down at start", @first);
+    my $st = $ng->status;
+    ok($st && $st->{produced} == 15 && $st->{delivered} == 0
+       && $st->{failed} == 0, "$what: 15 records produced and waiting")
+        or diag(counters($st));
+    # the gauge is refreshed when the worker polls (at least every second)
+    $st = $ng->wait_status(sub { queued($_[0]) >= 15 }, 10);
+    is($st && queued($st), 15, "$what: queue_depth shows the 15 waiting");
+
+    broker_restart($b, 1);
+    $st = $ng->wait_status(sub { $_[0]{delivered} >= 15 }, 60);
+    ok(settled($st) && $st->{delivered} == 15 && $st->{failed} == 0,
+       "$what: the 15 records produced while it was down are delivered")
+        or diag(counters($st));
+
+    # down again while serving, then back
+    broker_kill($b, 1);
+    my @second = map { "second$_" } 1 .. 4;
+    send_pages($ng, "$what, broker killed while serving", @second);
+    broker_restart($b, 1);
+    $st = $ng->wait_status(sub { $_[0]{delivered} >= 27 }, 60);
+    ok(settled($st) && $st->{delivered} == 27 && $st->{failed} == 0,
+       "$what: the 12 records produced while it was down again are delivered")
+        or diag(counters($st));
+
+    # at the broker: each record exactly once
+    {
+        local $ENV{TEST_NGINX_KAFKA_BROKERS} = $b->{bootstrap};
+        my @expected;
+        for my $q (@first, @second) {
+            push @expected,
+                { hotel_id => "$q-0", key => "$q-0",
+                  rate_micros => 100500000, currency => 'EUR',
+                  position => 0 },
+                { hotel_id => "$q-1", rate_micros => 80000000,
+                  currency => 'USD', position => 1 },
+                { hotel_id => "$q-2", rate_micros => 99990000,
+                  position => 2 };
+        }
+        kafka_expect_records($topic, \@expected, timeout => 30,
+                             settle => 1, name => $what);
+    }
+
+    # down a third time, and a reload: the old workers purge what they
+    # hold after hotel_kafka_flush_timeout; delivered and failed together
+    # account for every record produced
+    broker_kill($b, 1);
+    my @old = $ng->worker_pids;
+    send_pages($ng, "$what, broker killed before a reload",
+               map { "third$_" } 1 .. 2);
+    $ng->signal('HUP');
+    ok(HotelNginx::wait_until(sub {
+           !grep { HotelNginx::pid_alive($_) } @old
+       }, 20), "$what: old workers gone after the reload");
+    $st = $ng->wait_status(sub { settled($_[0]) && $_[0]{produced} >= 33 },
+                           10);
+    ok(settled($st) && $st->{produced} == 33 && $st->{delivered} == 27
+       && $st->{failed} == 6,
+       "$what: produced 33 == delivered 27 + failed 6 (purged)")
+        or diag(counters($st));
+
+    is($ng->stop, 0, "$what: nginx exits cleanly");
+    my $log = $ng->error_log;
+    my $purged = 0;
+    $purged += $_ for $log =~ /$PURGED/g;
+    is($purged, 6, "$what: the reload's purges logged, 6 records in all");
+    unlike($log, qr/exited on signal|\[alert\]|\[emerg\]/,
+           "$what: no crash, alert or emerg");
+    broker_stop($b);
+}
+
+__DATA__
+
+=== TEST 1: broker down: nginx starts, pages pass unchanged, records wait; purged and logged at exit
+--- http_config
+    hotel_kafka_brokers 127.0.0.1:$TEST_NGINX_DEAD_PORT;
+    hotel_kafka_conf message.timeout.ms 60000;
+    hotel_kafka_flush_timeout 500ms;
+--- config
+    location = /search {
+        hotel_kafka_search_results on;
+        hotel_kafka_topic $TEST_NGINX_RUN_ID-down-block;
+        default_type application/json;
+        return 200 '{"results":[{"hotel_id":"$arg_q-0","rate":10,"currency":"EUR"},{"hotel_id":"$arg_q-1","rate":20,"currency":"EUR"}]}';
+    }
+    location = /status {
+        hotel_kafka_status;
+    }
+--- request eval
+["GET /search?q=a", "GET /search?q=b", "GET /search?q=c", "GET /status"]
+--- response_body_like eval
+[qr/^\Q{"results":[{"hotel_id":"a-0","rate":10,"currency":"EUR"},{"hotel_id":"a-1","rate":20,"currency":"EUR"}]}\E$/,
+ qr/^\Q{"results":[{"hotel_id":"b-0","rate":10,"currency":"EUR"},{"hotel_id":"b-1","rate":20,"currency":"EUR"}]}\E$/,
+ qr/^\Q{"results":[{"hotel_id":"c-0","rate":10,"currency":"EUR"},{"hotel_id":"c-1","rate":20,"currency":"EUR"}]}\E$/,
+ qr/^\{"produced":6,"delivered":0,"failed":0,.*"pages":3,/s]
+--- shutdown_error_log
+hotel kafka: 6 records not delivered within hotel_kafka_flush_timeout 500 ms, purged and counted as failed
+--- no_shutdown_error_log
+[alert]
+[emerg]
+exited on signal
+
+
+
+=== TEST 2: queue full: records dropped and counted, requests still 200, a rate-limited log line
+--- http_config
+    hotel_kafka_brokers 127.0.0.1:$TEST_NGINX_DEAD_PORT;
+    hotel_kafka_conf queue.buffering.max.messages 5;
+    hotel_kafka_conf message.timeout.ms 60000;
+    hotel_kafka_flush_timeout 500ms;
+--- config
+    location = /search {
+        hotel_kafka_search_results on;
+        hotel_kafka_topic $TEST_NGINX_RUN_ID-full-block;
+        default_type application/json;
+        return 200 '{"results":[{"hotel_id":"h1","rate":1,"currency":"EUR"},{"hotel_id":"h2","rate":2,"currency":"EUR"},{"hotel_id":"h3","rate":3,"currency":"EUR"},{"hotel_id":"h4","rate":4,"currency":"EUR"},{"hotel_id":"h5","rate":5,"currency":"EUR"}]}';
+    }
+    location = /status {
+        hotel_kafka_status;
+    }
+--- request eval
+[("GET /search") x 20, "GET /status"]
+--- error_code eval
+[(200) x 21]
+--- response_body_like eval
+[(qr/^\{"results":\[\{"hotel_id":"h1".*"h5".*\]\}$/) x 20,
+ qr/^\{"produced":5,"delivered":0,"failed":0,"delivered_bytes":0,"dropped":\{"queue_full":95,"too_large":0,"no_producer":0,"other":0\}/]
+--- error_log_count
+hotel kafka: records dropped: Local: Queue full => 1..2
+--- shutdown_error_log
+hotel kafka: 5 records not delivered within hotel_kafka_flush_timeout 500 ms, purged and counted as failed
+--- no_shutdown_error_log
+[alert]
+[emerg]
+exited on signal
