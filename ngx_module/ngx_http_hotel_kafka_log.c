@@ -10,6 +10,7 @@
 
 #include "ngx_http_hotel_kafka_module.h"
 #include "hk_decimal.h"
+#include "hk_utf8.h"
 
 
 typedef struct {
@@ -28,7 +29,6 @@ static ngx_int_t ngx_http_hotel_kafka_log_one(ngx_http_request_t *r,
     ngx_str_t *search_id);
 static ngx_int_t ngx_http_hotel_kafka_log_value(ngx_http_request_t *r,
     ngx_http_complex_value_t *cv, ngx_str_t *value);
-static ngx_uint_t ngx_http_hotel_kafka_log_id_valid(u_char *p, size_t len);
 
 
 char *
@@ -252,8 +252,15 @@ ngx_http_hotel_kafka_log_one(ngx_http_request_t *r,
         goto skip;
     }
 
+    /*
+     * The rule for an id on a page (see hk_extract.h): a variable can
+     * hold any byte, and one id that is not UTF-8 would make the whole
+     * topic unreadable to protoc and other languages' decoders.
+     */
+
     if (val.len > HK_RECORD_MAX_ID
-        || !ngx_http_hotel_kafka_log_id_valid(val.data, val.len))
+        || !hk_utf8_valid(val.data, val.len)
+        || hk_utf8_has_control(val.data, val.len))
     {
         reason = HK_SKIP_BAD_ID;
         goto skip;
@@ -372,68 +379,4 @@ ngx_http_hotel_kafka_log_value(ngx_http_request_t *r,
     }
 
     return NGX_OK;
-}
-
-
-/*
- * The rule for an id on a page (see hk_extract.h): no control character,
- * and valid UTF-8, strictly: hotel_id is a proto3 string, which protoc and
- * the other languages' decoders refuse to parse otherwise, so one such
- * record would break its consumers.  A variable can hold any byte (an
- * argument is not decoded, but a request line may carry raw bytes).
- */
-
-static ngx_uint_t
-ngx_http_hotel_kafka_log_id_valid(u_char *p, size_t len)
-{
-    u_char  c, lo, hi, *last;
-    size_t  n;
-
-    last = p + len;
-
-    while (p < last) {
-        c = *p++;
-
-        if (c < 0x80) {
-            if (c < 0x20 || c == 0x7f) {
-                return 0;
-            }
-
-            continue;
-        }
-
-        /* the second byte's range rules out overlongs and surrogates */
-
-        lo = 0x80;
-        hi = 0xbf;
-
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 1;
-
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2;
-            lo = (c == 0xe0) ? 0xa0 : 0x80;
-            hi = (c == 0xed) ? 0x9f : 0xbf;
-
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3;
-            lo = (c == 0xf0) ? 0x90 : 0x80;
-            hi = (c == 0xf4) ? 0x8f : 0xbf;
-
-        } else {
-            return 0;
-        }
-
-        if ((size_t) (last - p) < n || *p < lo || *p > hi) {
-            return 0;
-        }
-
-        for (p++, n--; n; p++, n--) {
-            if (*p < 0x80 || *p > 0xbf) {
-                return 0;
-            }
-        }
-    }
-
-    return 1;
 }

@@ -34,6 +34,7 @@
 
 #include "hk_decimal.h"
 #include "hk_extract.h"
+#include "hk_utf8.h"
 
 
 /*
@@ -148,7 +149,6 @@ struct hk_extract_s {
 };
 
 
-static int hk_extract_utf8_valid(const unsigned char *s, size_t len);
 static int hk_extract_parse_path(hk_extract_path_t *path, const char *s,
     char **names);
 static void hk_extract_set_error(hk_extract_t *x, hk_extract_status_t status,
@@ -541,68 +541,6 @@ hk_extract_destroy(hk_extract_t *x)
     hk_extract_free(x, x->id);
 
     free(x);
-}
-
-
-/*
- * Strict UTF-8 (RFC 3629).  yajl's own check lets overlong forms, UTF-16
- * surrogates and code points above U+10FFFF through, raw or (for a lone
- * low surrogate) from a \u escape; a hotel id must be valid Unicode for
- * the protobuf string it becomes, and the rule is simplest if it holds
- * for every string and key of the document.
- */
-
-static int
-hk_extract_utf8_valid(const unsigned char *s, size_t len)
-{
-    size_t         i, n, k;
-    unsigned char  c, lo, hi;
-
-    i = 0;
-
-    while (i < len) {
-        c = s[i];
-
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-
-        /* the second byte's range carries the overlong/surrogate rules */
-        lo = 0x80;
-        hi = 0xbf;
-
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 1;
-
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2;
-            lo = c == 0xe0 ? 0xa0 : 0x80;
-            hi = c == 0xed ? 0x9f : 0xbf;
-
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3;
-            lo = c == 0xf0 ? 0x90 : 0x80;
-            hi = c == 0xf4 ? 0x8f : 0xbf;
-
-        } else {
-            return 0;
-        }
-
-        if (len - i - 1 < n || s[i + 1] < lo || s[i + 1] > hi) {
-            return 0;
-        }
-
-        for (k = 2; k <= n; k++) {
-            if ((s[i + k] & 0xc0) != 0x80) {
-                return 0;
-            }
-        }
-
-        i += n + 1;
-    }
-
-    return 1;
 }
 
 
@@ -1106,7 +1044,7 @@ hk_extract_on_number(void *ctx, const char *s, size_t len)
 static int
 hk_extract_on_string(void *ctx, const unsigned char *s, size_t len)
 {
-    if (!hk_extract_utf8_valid(s, len)) {
+    if (!hk_utf8_valid(s, len)) {
         return hk_extract_bad_utf8(ctx);
     }
 
@@ -1180,7 +1118,7 @@ hk_extract_on_map_key(void *ctx, const unsigned char *key, size_t len)
 
     x->event = 1;
 
-    if (!hk_extract_utf8_valid(key, len)) {
+    if (!hk_utf8_valid(key, len)) {
         return hk_extract_bad_utf8(x);
     }
 

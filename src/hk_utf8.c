@@ -1,0 +1,75 @@
+/*
+ * Strict UTF-8 validation; see hk_utf8.h.
+ */
+
+#include "hk_utf8.h"
+
+
+int
+hk_utf8_valid(const unsigned char *s, size_t len)
+{
+    size_t         i, n, k;
+    unsigned char  c, lo, hi;
+
+    i = 0;
+
+    while (i < len) {
+        c = s[i];
+
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+
+        /* the second byte's range carries the overlong and surrogate rules */
+
+        lo = 0x80;
+        hi = 0xbf;
+
+        if (c >= 0xc2 && c <= 0xdf) {
+            n = 1;
+
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 2;
+            lo = (c == 0xe0) ? 0xa0 : 0x80;
+            hi = (c == 0xed) ? 0x9f : 0xbf;
+
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3;
+            lo = (c == 0xf0) ? 0x90 : 0x80;
+            hi = (c == 0xf4) ? 0x8f : 0xbf;
+
+        } else {
+            return 0;
+        }
+
+        if (len - i - 1 < n || s[i + 1] < lo || s[i + 1] > hi) {
+            return 0;
+        }
+
+        for (k = 2; k <= n; k++) {
+            if ((s[i + k] & 0xc0) != 0x80) {
+                return 0;
+            }
+        }
+
+        i += n + 1;
+    }
+
+    return 1;
+}
+
+
+int
+hk_utf8_has_control(const unsigned char *s, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+        if (s[i] < 0x20 || s[i] == 0x7f) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
