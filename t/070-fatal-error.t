@@ -6,7 +6,7 @@
 # module must log it, purge and count what the broken producer held, and
 # deliver the next page through a new producer.
 
-use Test::Nginx::Socket 'no_plan';
+use Test::Nginx::Socket;
 use FindBin;
 use HTTP::Tiny;
 use IPC::Open2;
@@ -15,6 +15,7 @@ use Time::HiRes qw(sleep);
 my $tool = "$FindBin::Bin/../build/tools/mock_cluster";
 
 plan skip_all => "$tool is not built (make tools)" unless -x $tool;
+plan 'no_plan';
 
 my ($mock_out, $mock_in);
 my $mock_pid = open2($mock_out, $mock_in, $tool, '1');
