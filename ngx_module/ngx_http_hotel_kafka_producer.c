@@ -19,6 +19,10 @@
 
 #include <sys/eventfd.h>
 
+#if (__GLIBC__)
+#include <malloc.h>
+#endif
+
 
 typedef struct {
     char                         *name;        /* ngx_alloc()ed copy */
@@ -46,6 +50,7 @@ typedef struct {
     ngx_msec_t                    flush_timeout;
     ngx_msec_t                    poll_interval;
     ngx_uint_t                    slot;
+    ngx_uint_t                    backlog;     /* deepest queue since empty */
     ngx_uint_t                    exiting;
     ngx_http_hotel_kafka_limit_t  delivery_limit;
     ngx_http_hotel_kafka_limit_t  produce_limit;
@@ -54,6 +59,9 @@ typedef struct {
 
 
 #define NGX_HTTP_HOTEL_KAFKA_LOG_EVERY  10
+
+/* queued records past which a drained queue gives memory back */
+#define NGX_HTTP_HOTEL_KAFKA_TRIM_BACKLOG  10000
 
 
 static ngx_int_t ngx_http_hotel_kafka_create(ngx_cycle_t *cycle,
@@ -295,6 +303,7 @@ ngx_http_hotel_kafka_poll_handler(ngx_event_t *ev)
 static void
 ngx_http_hotel_kafka_poll(ngx_http_hotel_kafka_producer_t *p)
 {
+    ngx_uint_t                     depth;
     ngx_http_hotel_kafka_stats_t  *stats;
 
     if (p->rk == NULL) {
@@ -303,9 +312,29 @@ ngx_http_hotel_kafka_poll(ngx_http_hotel_kafka_producer_t *p)
 
     (void) rd_kafka_poll(p->rk, 0);
 
+    depth = rd_kafka_outq_len(p->rk);
+
     stats = ngx_http_hotel_kafka_stats();
     if (stats) {
-        stats->workers[p->slot].queue_depth = rd_kafka_outq_len(p->rk);
+        stats->workers[p->slot].queue_depth = depth;
+    }
+
+    if (depth > p->backlog) {
+        p->backlog = depth;
+        return;
+    }
+
+    /*
+     * A backlog (the brokers were away) has drained: glibc keeps the
+     * freed records' memory in the worker unless told to give it back.
+     */
+
+    if (depth == 0 && p->backlog >= NGX_HTTP_HOTEL_KAFKA_TRIM_BACKLOG) {
+        p->backlog = 0;
+
+#if (__GLIBC__)
+        (void) malloc_trim(0);
+#endif
     }
 }
 

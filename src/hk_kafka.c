@@ -19,8 +19,10 @@ const hk_kafka_prop_t  hk_kafka_producer_defaults[] = {
     { "linger.ms",                     "5" },
     { "compression.type",              "lz4" },
     { "message.timeout.ms",            "30000" },
+    /* a queued record costs about 600 bytes of worker memory, while
+     * max.kbytes counts values only: the record bound is the real one */
     { "queue.buffering.max.kbytes",    "65536" },
-    { "queue.buffering.max.messages",  "200000" },
+    { "queue.buffering.max.messages",  "100000" },
     /* the Java client's partitioner: one hotel lands on the same
      * partition whichever client produced it */
     { "partitioner",                   "murmur2_random" },

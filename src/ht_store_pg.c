@@ -75,7 +75,16 @@ static const ht_store_ops_t  ht_pg_ops = {
 };
 
 
+/*
+ * CREATE TABLE IF NOT EXISTS is not safe against itself: two members
+ * starting together on an empty database both find no table, and the
+ * second one fails on pg_type's unique index ("duplicate key value").
+ * The string runs as one implicit transaction, so a transaction-level
+ * advisory lock taken first makes the members create the schema one
+ * after the other.
+ */
 static const char  ht_pg_schema[] =
+    "SELECT pg_advisory_xact_lock(hashtext('hotel-trends schema'));"
     "CREATE TABLE IF NOT EXISTS hotel_rate_hourly ("
     " hotel_id text NOT NULL,"
     " currency text NOT NULL,"
