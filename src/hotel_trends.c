@@ -18,6 +18,7 @@
 #include "ht_consume.h"
 #include "ht_log.h"
 #include "ht_options.h"
+#include "ht_plot.h"
 #include "ht_report.h"
 #include "ht_store.h"
 
@@ -54,6 +55,8 @@ static const char  ht_usage_text[] =
 "      --since TIME        only hours from TIME (unix seconds or\n"
 "      --until TIME        YYYY-MM-DD[THH:MM[:SS]] UTC) to before --until\n"
 "      --now TIME          end of the 24h and 7d windows (the clock)\n"
+"      --plot FILE.png     also draw the --hotel hotels' hourly average\n"
+"                          rate over time (gnuplot)\n"
 "\n"
 "  -h, --help              this text\n";
 
@@ -176,6 +179,10 @@ ht_main_report(int argc, char **argv)
     }
 
     rc = ht_report_run(store, &o, stdout);
+
+    if (rc == 0 && o.plot != NULL) {
+        rc = ht_plot_run(store, &o);
+    }
 
     store->ops->close(store);
     ht_report_opts_free(&o);

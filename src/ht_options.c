@@ -437,6 +437,7 @@ ht_report_opts_parse(ht_report_opts_t *o, int argc, char **argv, char *err,
         { "since",    required_argument, NULL, 4 },
         { "until",    required_argument, NULL, 5 },
         { "now",      required_argument, NULL, 6 },
+        { "plot",     required_argument, NULL, 7 },
         { "help",     no_argument,       NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -525,6 +526,13 @@ ht_report_opts_parse(ht_report_opts_t *o, int argc, char **argv, char *err,
 
             break;
 
+        case 7:
+            if (ht_set_string(&o->plot, optarg, err, errlen) != 0) {
+                return -1;
+            }
+
+            break;
+
         case ':':
             snprintf(err, errlen, "option \"%s\" needs a value",
                      argv[optind - 1]);
@@ -545,6 +553,12 @@ ht_report_opts_parse(ht_report_opts_t *o, int argc, char **argv, char *err,
 
     if (optind < argc) {
         snprintf(err, errlen, "unexpected argument \"%s\"", argv[optind]);
+        return -1;
+    }
+
+    if (o->plot != NULL && (o->nhotels == 0 || o->nhotels > 12)) {
+        snprintf(err, errlen, "--plot draws 1 to 12 hotels: "
+                 "name them with --hotel");
         return -1;
     }
 
@@ -577,6 +591,7 @@ ht_report_opts_free(ht_report_opts_t *o)
 
     free(o->hotels);
     free(o->db);
+    free(o->plot);
 
     memset(o, 0, sizeof(*o));
 }

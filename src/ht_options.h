@@ -54,6 +54,7 @@ typedef struct {
     int64_t       since;        /* unix seconds; INT64_MIN: no bound */
     int64_t       until;        /* unix seconds; INT64_MAX: no bound */
     int64_t       now;          /* end of the 24h/7d windows */
+    char         *plot;         /* owned; NULL: no picture */
     int           help;
 } ht_report_opts_t;
 

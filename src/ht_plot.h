@@ -1,0 +1,25 @@
+/*
+ * "hotel-trends report --plot FILE.png": the chosen hotels' average
+ * nightly rate per hour as a picture, drawn by gnuplot (Debian's
+ * gnuplot-nox), since people would rather look at a trend than read one.
+ */
+
+#ifndef HT_PLOT_H
+#define HT_PLOT_H
+
+#include "ht_options.h"
+#include "ht_store.h"
+
+
+/* most lines one picture shows legibly */
+#define HT_PLOT_MAX_HOTELS  12
+
+
+/*
+ * Draws o->plot from the rows matching the report's filters, one line per
+ * hotel and currency.  0, or -1 with a message logged.
+ */
+int ht_plot_run(ht_store_t *store, const ht_report_opts_t *o);
+
+
+#endif /* HT_PLOT_H */
