@@ -1,0 +1,340 @@
+package HotelConsumer;
+
+# Running build/hotel-trends in the consumer suites (t/2*.t) and checking
+# what it wrote: start/stop/kill consumer processes (by their PID only),
+# read SQLite with the sqlite3 CLI and PostgreSQL with psql, compare the
+# hourly aggregates with the truth HotelRecords::aggregate_records() made,
+# and compute the report that truth implies, with arithmetic of our own
+# (Math::BigInt, half away from zero) rather than the consumer's.
+
+use strict;
+use warnings;
+
+use Exporter 'import';
+use Math::BigInt;
+use POSIX qw(WNOHANG);
+use Test::More ();
+use Time::HiRes qw(sleep time);
+
+our @EXPORT = qw(
+    consumer_start consumer_stop consumer_wait consumer_alive track_child
+    sqlite_rows query_rows db_aggregates db_offsets db_rejected db_snapshot
+    stream_positions prefix_truth
+    compare_aggregates expected_report_csv money_cents trend_permille
+    log_tail
+);
+
+my %Running;        # pid => log file, for the END cleanup
+my %Reaped;         # pid => wait status, reaped by consumer_alive()
+
+sub trends { $ENV{HOTEL_TRENDS} or die "HOTEL_TRENDS is not set\n" }
+
+# consumer_start(topic => T, group => G, db => DB, log => FILE,
+#                args => [ more options ]); returns the PID. Output goes
+# to FILE (appended), so that a suite can show it when something fails.
+sub consumer_start {
+    my %o = @_;
+    my @cmd = (trends(), 'consume', '-b', $ENV{TEST_NGINX_KAFKA_BROKERS},
+               '-t', $o{topic}, '-g', $o{group}, '-d', $o{db},
+               # a restarted member gets the partitions of a killed one
+               # once its session has expired (the broker allows 1 s)
+               '-X', 'session.timeout.ms=6000',
+               '-X', 'heartbeat.interval.ms=500',
+               @{ $o{args} || [] });
+    my $pid = fork // die "fork: $!\n";
+    if ($pid == 0) {
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>>', $o{log} or POSIX::_exit(126);
+        open STDERR, '>&', \*STDOUT;
+        exec @cmd or POSIX::_exit(127);
+    }
+    $Running{$pid} = $o{log};
+    return $pid;
+}
+
+# another child of the suite (a producer) to wait for or to kill at the end
+sub track_child { $Running{$_[0]} = '' }
+
+sub consumer_alive {
+    my $pid = shift;
+    return 0 unless $Running{$pid};
+    my $r = waitpid $pid, WNOHANG;
+    if ($r == $pid) {
+        delete $Running{$pid};
+        $Reaped{$pid} = $?;
+        return 0;
+    }
+    return 1;
+}
+
+# Waits up to $timeout seconds for $pid to exit; returns its wait status,
+# or undef if it is still running.
+sub consumer_wait {
+    my ($pid, $timeout) = @_;
+    my $deadline = time + $timeout;
+    while (1) {
+        my $r = waitpid $pid, WNOHANG;
+        if ($r == $pid) {
+            delete $Running{$pid};
+            return $?;
+        }
+        if ($r < 0) {
+            delete $Running{$pid};
+            return delete $Reaped{$pid};
+        }
+        return undef if time > $deadline;
+        sleep 0.05;
+    }
+}
+
+# Sends $sig (KILL, TERM) and waits for the exit; returns the wait status
+# (a TERM not obeyed within $timeout seconds ends in a KILL, and undef).
+sub consumer_stop {
+    my ($pid, $sig, $timeout) = @_;
+    kill $sig, $pid if $Running{$pid};
+    my $st = consumer_wait($pid, $timeout || 30);
+    return $st if defined $st;
+    kill 'KILL', $pid;
+    consumer_wait($pid, 10);
+    return undef;
+}
+
+my $Parent = $$;
+
+END {
+    # whatever happened, no consumer of ours outlives the suite (and a
+    # forked child that ends up here leaves the suite's processes alone)
+    for my $pid ($$ == $Parent ? keys %Running : ()) {
+        kill 'KILL', $pid;
+        waitpid $pid, 0;
+    }
+}
+
+sub log_tail {
+    my ($file, $n) = @_;
+    open my $fh, '<', $file or return "(no log $file)";
+    my @l = <$fh>;
+    splice @l, 0, @l - ($n || 30) if @l > ($n || 30);
+    return join '', @l;
+}
+
+# ------------------------------------------------------------- databases
+
+# A database is { sqlite => FILE } or { psql => [ psql args ] }.
+# Rows of a query, each an arrayref of column strings. Unit and record
+# separators keep ids with spaces, commas or quotes intact.
+sub query_rows {
+    my ($db, $sql) = @_;
+    my @cmd;
+    if ($db->{sqlite}) {
+        @cmd = ('sqlite3', '-batch', '-noheader', '-cmd', '.timeout 5000',
+                '-separator', "\x1f", '-newline', "\x1e", $db->{sqlite},
+                $sql);
+    } else {
+        @cmd = ('psql', @{ $db->{psql} }, '-X', '-q', '-A', '-t',
+                '-v', 'ON_ERROR_STOP=1', '-F', "\x1f", '-R', "\x1e",
+                '-c', $sql);
+    }
+    open my $fh, '-|', @cmd or die "$cmd[0]: $!\n";
+    binmode $fh;
+    local $/;
+    my $out = <$fh> // '';
+    close $fh;
+    die "$cmd[0] failed ($?): $sql\n" if $?;
+    $out =~ s/\n\z// if $db->{psql};
+    return [ map { [ split /\x1f/, $_, -1 ] } grep { length } split /\x1e/, $out ];
+}
+
+sub sqlite_rows { query_rows({ sqlite => $_[0] }, $_[1]) }
+
+# hotel_rate_hourly as "hotel\0cur\0bucket" => [count, sum, min, max]
+sub db_aggregates {
+    my $db = shift;
+    my %got;
+    for my $r (@{ query_rows($db, 'SELECT hotel_id, currency, bucket_start,'
+                 . ' count, sum_micros, min_micros, max_micros'
+                 . ' FROM hotel_rate_hourly') })
+    {
+        $got{join "\0", @$r[0 .. 2]} = [ @$r[3 .. 6] ];
+    }
+    return \%got;
+}
+
+# kafka_offsets of a topic: [ next_offset of partition 0, 1, ... ]
+sub db_offsets {
+    my ($db, $topic) = @_;
+    my @off;
+    for my $r (@{ query_rows($db, "SELECT partition, next_offset, lease_epoch"
+                 . " FROM kafka_offsets WHERE topic = '$topic'") })
+    {
+        $off[$r->[0]] = $r->[1];
+    }
+    return \@off;
+}
+
+# Aggregates and a topic's offsets read by one statement, so that they
+# are consistent while consumers write: { agg => {...}, off => [...] }
+sub db_snapshot {
+    my ($db, $topic) = @_;
+    my (%agg, @off);
+    my $rows = query_rows($db,
+        "SELECT 'a', hotel_id, currency, CAST(bucket_start AS TEXT),"
+        . " CAST(count AS TEXT), CAST(sum_micros AS TEXT),"
+        . " CAST(min_micros AS TEXT), CAST(max_micros AS TEXT)"
+        . " FROM hotel_rate_hourly UNION ALL"
+        . " SELECT 'o', CAST(partition AS TEXT), CAST(next_offset AS TEXT),"
+        . " '', '', '', '', '' FROM kafka_offsets WHERE topic = '$topic'");
+    for my $r (@$rows) {
+        if ($r->[0] eq 'a') {
+            $agg{join "\0", @$r[1 .. 3]} = [ @$r[4 .. 7] ];
+        } else {
+            $off[$r->[1]] = $r->[2];
+        }
+    }
+    return { agg => \%agg, off => \@off };
+}
+
+# rejected_records as reason => count
+sub db_rejected {
+    my $db = shift;
+    return { map { $_->[0] => $_->[1] }
+             @{ query_rows($db, 'SELECT reason, count FROM rejected_records') } };
+}
+
+# Differences between two aggregate hashes, as readable lines (at most
+# $max of them, then a count); empty when equal.
+sub compare_aggregates {
+    my ($got, $want, $max) = @_;
+    $max ||= 10;
+    my @d;
+    my $n = 0;
+    for my $k (sort keys %{ { %$got, %$want } }) {
+        my $g = $got->{$k} ? "@{ $got->{$k} }" : 'none';
+        my $w = $want->{$k} ? "@{ $want->{$k} }" : 'none';
+        next if $g eq $w;
+        $n++;
+        push @d, sprintf "%s: got %s, want %s",
+            join('/', split /\0/, $k), $g, $w if @d < $max;
+    }
+    push @d, ($n - $max) . " more" if $n > $max;
+    return @d;
+}
+
+# ------------------------------------------------------------- streams
+
+# Where each produced record landed: reads the topic back (binary safe,
+# HotelKafka) and maps each value to the index %$by_value gives it.
+# Returns ([partition][offset] = index, number read, number unknown);
+# what is left in %$by_value was not found.
+sub stream_positions {
+    my ($topic, $by_value) = @_;
+    require HotelKafka;
+    my $back = HotelKafka::kcat_read_once($topic);
+    my (@at, $unknown);
+    $unknown = 0;
+    for my $m (@$back) {
+        my $i = delete $by_value->{$m->{value}};
+        defined $i ? ($at[$m->{partition}][$m->{offset}] = $i) : $unknown++;
+    }
+    return (\@at, scalar @$back, $unknown);
+}
+
+# The truth of the records before the offsets $next (one per partition)
+# in the positions $at, from each record's bucket key and rate; undef if
+# an offset points past what was read back.
+sub prefix_truth {
+    my ($at, $bkey, $rate, $next) = @_;
+    my %t;
+    for my $p (0 .. ($#$at > $#$next ? $#$at : $#$next)) {
+        my $list = $at->[$p] || [];
+        my $end = defined $next->[$p] && $next->[$p] > 0 ? $next->[$p] : 0;
+        for my $o (0 .. $end - 1) {
+            my $i = $list->[$o];
+            return undef unless defined $i;
+            my $r = $rate->[$i];
+            my $a = $t{$bkey->[$i]} ||= [0, 0, $r, $r];
+            $a->[0]++;
+            $a->[1] += $r;
+            $a->[2] = $r if $r < $a->[2];
+            $a->[3] = $r if $r > $a->[3];
+        }
+    }
+    return \%t;
+}
+
+# ------------------------------------------------------------- report
+
+sub big { Math::BigInt->new("$_[0]") }
+
+# num/den rounded half away from zero (both BigInts, den > 0)
+sub div_round {
+    my ($num, $den) = @_;
+    my $neg = $num->is_neg;
+    my $a = $num->copy->babs;
+    my $q = ($a * 2 + $den)->bdiv($den * 2);
+    return $neg ? -$q : $q;
+}
+
+# micros / count as "123.45": cents rounded half away from zero
+sub money_cents {
+    my ($sum, $count) = @_;
+    my $c = div_round(big($sum), big($count) * 10000);
+    my $neg = $c->is_neg;
+    $c->babs;
+    my ($w, $f) = (scalar $c->copy->bdiv(100), scalar $c->copy->bmod(100));
+    return sprintf '%s%s.%02d', $neg ? '-' : '', $w, $f;
+}
+
+# change of the average, in tenths of a percent, as "+1.5%"; '' (CSV's
+# empty cell) when either window is empty
+sub trend_permille {
+    my ($ns, $nc, $os, $oc) = @_;
+    return '' unless $nc && $oc && $os > 0;
+    my $num = (big($ns) * $oc - big($os) * $nc) * 1000;
+    my $p = div_round($num, big($os) * $nc);
+    my $a = $p->copy->babs;
+    return sprintf '%s%s.%s%%', $p->is_neg ? '-' : '+',
+        scalar $a->copy->bdiv(10), scalar $a->copy->bmod(10);
+}
+
+# The CSV report of a truth hash (as aggregate_records() makes) with the
+# clock at $now: one line per hotel and currency, in byte order.
+sub expected_report_csv {
+    my ($truth, $now) = @_;
+    my $day = 86400;
+    my %w = (all => [-9**18, 9**18], d => [$now - $day, $now],
+             pd => [$now - 2 * $day, $now - $day],
+             w => [$now - 7 * $day, $now],
+             pw => [$now - 14 * $day, $now - 7 * $day]);
+    my %line;
+    for my $k (keys %$truth) {
+        my ($h, $c, $b) = split /\0/, $k;
+        my ($n, $s, $mn, $mx) = @{ $truth->{$k} };
+        for my $win (keys %w) {
+            next unless $b >= $w{$win}[0] && $b < $w{$win}[1];
+            my $l = $line{"$h\0$c"}{$win} ||= [0, big(0), $mn, $mx];
+            $l->[0] += $n;
+            $l->[1] += $s;
+            $l->[2] = $mn if $mn < $l->[2];
+            $l->[3] = $mx if $mx > $l->[3];
+        }
+    }
+    my @out = ('hotel,currency,count,avg,min,max,avg_24h,trend_24h,'
+               . 'avg_7d,trend_7d');
+    for my $hc (sort keys %line) {
+        my ($h, $c) = split /\0/, $hc;
+        my $L = $line{$hc};
+        my $avg = sub { my $x = $L->{$_[0]}; $x ? money_cents($x->[1], $x->[0]) : '' };
+        my $tr = sub {
+            my ($a, $b) = @{$L}{@_};
+            $a && $b ? trend_permille($a->[1], $a->[0], $b->[1], $b->[0]) : '';
+        };
+        my $csv = $h =~ /[",\r\n]/ ? do { (my $q = $h) =~ s/"/""/g; "\"$q\"" } : $h;
+        push @out, join ',', $csv, $c, $L->{all}[0], $avg->('all'),
+            money_cents($L->{all}[2], 1), money_cents($L->{all}[3], 1),
+            $avg->('d'), $tr->('d', 'pd'), $avg->('w'), $tr->('w', 'pw');
+    }
+    return \@out;
+}
+
+1;
