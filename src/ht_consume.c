@@ -164,6 +164,17 @@ ht_consume_run(ht_consume_opts_t *o)
         return 1;
     }
 
+    /* before joining the group: a database of another bucket size must
+     * not get a single row of ours */
+    rc = ht_store_check_bucket(c.store, o->bucket_s, err, sizeof(err));
+
+    if (rc != HT_STORE_OK) {
+        ht_log_error("%s", err);
+        c.store->ops->close(c.store);
+        ht_batch_free(&c.batch);
+        return rc == HT_STORE_MISMATCH ? HT_EXIT_USAGE : 1;
+    }
+
     conf = o->kconf;
 
     /* offsets are ours to store: in the database, after each batch */
@@ -468,7 +479,7 @@ ht_consume_message(ht_consumer_t *c, rd_kafka_message_t *m, int64_t now,
         return;
     }
 
-    reason = ht_decode(m->payload, m->len, wall_ms, &rec);
+    reason = ht_decode(m->payload, m->len, wall_ms, c->o->bucket_s, &rec);
 
     if (reason != HT_REJECT_NONE) {
         ht_consume_reject(c, reason, m);

@@ -34,7 +34,7 @@ static const char  *ht_reject_names[HT_REJECT_MAX] = {
 
 
 static ht_reject_e ht_decode_check(const Hotelsearch__V1__HotelSearchResult *m,
-    unsigned nul_fields, int64_t now_ms, ht_record_t *rec);
+    unsigned nul_fields, int64_t now_ms, int64_t bucket_s, ht_record_t *rec);
 static unsigned ht_decode_nul_fields(const uint8_t *p, size_t len);
 static int ht_decode_varint(const uint8_t *p, size_t len, size_t *i,
     uint64_t *v);
@@ -52,7 +52,8 @@ ht_reject_name(ht_reject_e reason)
 
 
 ht_reject_e
-ht_decode(const void *value, size_t len, int64_t now_ms, ht_record_t *rec)
+ht_decode(const void *value, size_t len, int64_t now_ms, int64_t bucket_s,
+    ht_record_t *rec)
 {
     ht_reject_e                          rc;
     Hotelsearch__V1__HotelSearchResult  *m;
@@ -69,7 +70,8 @@ ht_decode(const void *value, size_t len, int64_t now_ms, ht_record_t *rec)
         return HT_REJECT_UNDECODABLE;
     }
 
-    rc = ht_decode_check(m, ht_decode_nul_fields(value, len), now_ms, rec);
+    rc = ht_decode_check(m, ht_decode_nul_fields(value, len), now_ms,
+                         bucket_s, rec);
 
     hotelsearch__v1__hotel_search_result__free_unpacked(m, NULL);
 
@@ -85,7 +87,7 @@ ht_decode(const void *value, size_t len, int64_t now_ms, ht_record_t *rec)
  */
 static ht_reject_e
 ht_decode_check(const Hotelsearch__V1__HotelSearchResult *m,
-    unsigned nul_fields, int64_t now_ms, ht_record_t *rec)
+    unsigned nul_fields, int64_t now_ms, int64_t bucket_s, ht_record_t *rec)
 {
     size_t       len;
     int64_t      secs;
@@ -130,8 +132,9 @@ ht_decode_check(const Hotelsearch__V1__HotelSearchResult *m,
     memcpy(rec->currency, c, 4);
     rec->rate_micros = m->rate_micros;
 
+    /* search_time_ms >= HT_MIN_TIME_MS: positive, so % rounds down */
     secs = m->search_time_ms / 1000;
-    rec->bucket_start = secs - secs % HT_BUCKET_SECONDS;
+    rec->bucket_start = secs - secs % bucket_s;
 
     return HT_REJECT_NONE;
 }

@@ -18,8 +18,15 @@
 /* the longest hotel id kept; longer ones are refused as bad_hotel_id */
 #define HT_HOTEL_ID_MAX  255
 
-/* one hour: the aggregation bucket, in seconds */
+/* one hour: the default aggregation bucket, in seconds (--bucket) */
 #define HT_BUCKET_SECONDS  3600
+
+/*
+ * --bucket: a divisor of a day, so that buckets line up with days (and
+ * with the report's 7-day windows) whatever the size; at least a minute.
+ */
+#define HT_BUCKET_MIN  60
+#define HT_BUCKET_MAX  86400
 
 /*
  * Event times this far in the future are a broken clock, not a search:
@@ -51,17 +58,19 @@ typedef struct {
     char     hotel_id[HT_HOTEL_ID_MAX + 1];
     char     currency[4];
     int64_t  rate_micros;
-    int64_t  bucket_start;      /* unix seconds, a multiple of 3600 */
+    int64_t  bucket_start;      /* unix seconds, a multiple of the bucket */
 } ht_record_t;
 
 
 /*
  * Decodes a record value.  Returns HT_REJECT_NONE and fills *rec, or the
  * reason the record is refused.  now_ms is the wall clock, for the future
- * check.  Nothing is allocated past the call: the fields are copied.
+ * check; bucket_s the bucket size in seconds (HT_BUCKET_MIN to
+ * HT_BUCKET_MAX, checked by the caller).  Nothing is allocated past the
+ * call: the fields are copied.
  */
 ht_reject_e ht_decode(const void *value, size_t len, int64_t now_ms,
-    ht_record_t *rec);
+    int64_t bucket_s, ht_record_t *rec);
 
 /* the reason's row name in rejected_records, e.g. "bad_currency" */
 const char *ht_reject_name(ht_reject_e reason);

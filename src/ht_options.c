@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ht_decode.h"
 #include "ht_options.h"
 
 
@@ -85,6 +86,21 @@ ht_parse_time(const char *s, int64_t *out)
 }
 
 
+void
+ht_duration_label(char *buf, size_t size, int64_t seconds)
+{
+    if (seconds > 0 && seconds % 3600 == 0) {
+        snprintf(buf, size, "%lldh", (long long) (seconds / 3600));
+
+    } else if (seconds > 0 && seconds % 60 == 0) {
+        snprintf(buf, size, "%lldm", (long long) (seconds / 60));
+
+    } else {
+        snprintf(buf, size, "%llds", (long long) seconds);
+    }
+}
+
+
 int
 ht_consume_opts_init(ht_consume_opts_t *o, char *err, size_t errlen)
 {
@@ -92,6 +108,7 @@ ht_consume_opts_init(ht_consume_opts_t *o, char *err, size_t errlen)
 
     o->batch_size = 1000;
     o->batch_time_ms = 1000;
+    o->bucket_s = HT_BUCKET_SECONDS;
 
     o->kconf = rd_kafka_conf_new();
 
@@ -141,6 +158,7 @@ ht_consume_opts_parse(ht_consume_opts_t *o, int argc, char **argv, char *err,
         { "batch-time",     required_argument, NULL, 2 },
         { "exit-idle",      required_argument, NULL, 3 },
         { "stats-interval", required_argument, NULL, 4 },
+        { "bucket",         required_argument, NULL, 5 },
         { "help",           no_argument,       NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -181,7 +199,7 @@ ht_consume_opts_parse(ht_consume_opts_t *o, int argc, char **argv, char *err,
             opt_name = "db";
             break;
 
-        case 1: case 2: case 3: case 4:
+        case 1: case 2: case 3: case 4: case 5:
             opt_name = longopts[idx].name;
             break;
 
@@ -306,7 +324,7 @@ static int
 ht_consume_opt_set(ht_consume_opts_t *o, const char *name, const char *value,
     char *err, size_t errlen)
 {
-    int64_t  *field, min, max;
+    int64_t  *field, min, max, v;
 
     if (strcmp(name, "brokers") == 0) {
         return ht_kconf_set(o, "bootstrap.servers", value, err, errlen);
@@ -324,6 +342,24 @@ ht_consume_opt_set(ht_consume_opts_t *o, const char *name, const char *value,
 
         return ht_set_string(name[0] == 't' ? &o->topic : &o->db, value,
                              err, errlen);
+    }
+
+    if (strcmp(name, "bucket") == 0) {
+        /* buckets must tile a day exactly: a day's and a week's windows
+         * then hold whole buckets only */
+        if (ht_parse_int(value, HT_BUCKET_MIN, HT_BUCKET_MAX, &v) != 0
+            || HT_BUCKET_MAX % v != 0)
+        {
+            snprintf(err, errlen, "bucket must be a number of seconds from "
+                     "%d to %d that divides a day (60, 300, 600, 900, "
+                     "1800, 3600, 86400...), not \"%s\"", HT_BUCKET_MIN,
+                     HT_BUCKET_MAX, value);
+            return -1;
+        }
+
+        o->bucket_s = v;
+
+        return 0;
     }
 
     min = 1;
@@ -438,6 +474,7 @@ ht_report_opts_parse(ht_report_opts_t *o, int argc, char **argv, char *err,
         { "until",    required_argument, NULL, 5 },
         { "now",      required_argument, NULL, 6 },
         { "plot",     required_argument, NULL, 7 },
+        { "window",   required_argument, NULL, 8 },
         { "help",     no_argument,       NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -446,6 +483,7 @@ ht_report_opts_parse(ht_report_opts_t *o, int argc, char **argv, char *err,
     o->since = INT64_MIN;
     o->until = INT64_MAX;
     o->now = (int64_t) time(NULL);
+    o->window_s = HT_DEFAULT_WINDOW;
 
     optind = 0;
     opterr = 0;
@@ -528,6 +566,18 @@ ht_report_opts_parse(ht_report_opts_t *o, int argc, char **argv, char *err,
 
         case 7:
             if (ht_set_string(&o->plot, optarg, err, errlen) != 0) {
+                return -1;
+            }
+
+            break;
+
+        case 8:
+            if (ht_parse_int(optarg, HT_WINDOW_MIN, HT_WINDOW_MAX,
+                             &o->window_s) != 0)
+            {
+                snprintf(err, errlen, "--window expects a number of seconds "
+                         "from %d to %d, not \"%s\"", HT_WINDOW_MIN,
+                         HT_WINDOW_MAX, optarg);
                 return -1;
             }
 

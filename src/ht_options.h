@@ -22,6 +22,11 @@
 #define HT_DEFAULT_GROUP    "hotel-trends"
 #define HT_DEFAULT_DB       "hotel-trends.db"
 
+/* report --window: the default, a day, and the longest, a year */
+#define HT_DEFAULT_WINDOW   86400
+#define HT_WINDOW_MIN       60
+#define HT_WINDOW_MAX       (365 * 86400)
+
 #define HT_EXIT_USAGE  2
 
 
@@ -33,6 +38,7 @@ typedef struct {
     int64_t            batch_time_ms;
     int64_t            exit_idle_s;     /* 0: run until signalled */
     int64_t            stats_interval_s;
+    int64_t            bucket_s;        /* aggregation bucket, seconds */
     int                help;
     int                list_properties; /* -X list */
 } ht_consume_opts_t;
@@ -53,7 +59,8 @@ typedef struct {
     ht_format_e   format;
     int64_t       since;        /* unix seconds; INT64_MIN: no bound */
     int64_t       until;        /* unix seconds; INT64_MAX: no bound */
-    int64_t       now;          /* end of the 24h/7d windows */
+    int64_t       now;          /* end of the windows */
+    int64_t       window_s;     /* the short window; 0: the default */
     char         *plot;         /* owned; NULL: no picture */
     int           help;
 } ht_report_opts_t;
@@ -85,6 +92,13 @@ int ht_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
 
 /* Unix seconds, "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM[:SS]" (UTC); 0 or -1. */
 int ht_parse_time(const char *s, int64_t *out);
+
+/*
+ * A short label for a duration, in the largest unit that divides it
+ * exactly, hours at most: "24h", "1h", "5m", "90s".  The report's column
+ * names (avg_24h) and the picture's title use it.
+ */
+void ht_duration_label(char *buf, size_t size, int64_t seconds);
 
 
 #endif /* HT_OPTIONS_H */

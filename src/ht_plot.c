@@ -1,5 +1,5 @@
 /*
- * The picture: one pass over the hourly rows writes a gnuplot data file,
+ * The picture: one pass over the bucket rows writes a gnuplot data file,
  * a block per hotel and currency (blocks separated by two blank lines, as
  * gnuplot's "index" expects), then gnuplot draws them.  The averages are
  * formatted exactly by ht_money_format(); only the drawing is approximate.
@@ -23,7 +23,16 @@ typedef struct {
     char     hotel[HT_HOTEL_ID_MAX + 1];
     char     currency[4];
     size_t   series;
+    int64_t  first;         /* the earliest and latest bucket drawn */
+    int64_t  last;
 } ht_plot_ctx_t;
+
+
+/* x tic steps that read well, in seconds: a minute to a year */
+static const int64_t  ht_plot_steps[] = {
+    60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400,
+    172800, 604800, 2592000, 7776000, 31536000
+};
 
 
 static int ht_plot_row(const ht_row_t *row, void *ctx);
@@ -34,8 +43,10 @@ int
 ht_plot_run(ht_store_t *store, const ht_report_opts_t *o)
 {
     int             fd, rc, status;
-    char            path[] = "/tmp/hotel-trends-plot-XXXXXX";
+    char            path[] = "/tmp/hotel-trends-plot-XXXXXX", per[40];
     FILE           *gp;
+    size_t          i;
+    int64_t         bucket, step;
     ht_filter_t     f;
     ht_plot_ctx_t   ctx;
 
@@ -80,6 +91,23 @@ ht_plot_run(ht_store_t *store, const ht_report_opts_t *o)
         return -1;
     }
 
+    /* the title names the database's bucket: one point per bucket */
+    if (store->ops->bucket(store, 0, &bucket) != HT_STORE_OK) {
+        bucket = 0;
+    }
+
+    if (bucket == 60 || bucket == 3600 || bucket == 86400) {
+        snprintf(per, sizeof(per), "%s",
+                 bucket == 60 ? "minute" : bucket == 3600 ? "hour" : "day");
+
+    } else if (bucket > 0) {
+        ht_duration_label(per, sizeof(per), bucket);
+        strcat(per, " bucket");
+
+    } else {
+        snprintf(per, sizeof(per), "bucket");
+    }
+
     /* gnuplot reads its script from the pipe; the data file is ours */
 
     gp = popen("gnuplot", "w");
@@ -90,19 +118,36 @@ ht_plot_run(ht_store_t *store, const ht_report_opts_t *o)
         return -1;
     }
 
-    fprintf(gp, "set terminal pngcairo size 1200,600 font \"sans,10\"\n"
-                "set output ");
+    fprintf(gp, "set terminal pngcairo size 1200,600 font \"sans,10\"\n");
+
+    /*
+     * Tics on whole buckets, ten or so: left to itself, gnuplot ticks a
+     * few minutes every 12 seconds, and "%H:%M" labels the same minute
+     * five times.  Past a year of buckets, gnuplot chooses.
+     */
+    for (i = 0; bucket > 0 && i < sizeof(ht_plot_steps) / sizeof(int64_t);
+         i++)
+    {
+        step = ht_plot_steps[i];
+
+        if (step % bucket == 0 && (ctx.last - ctx.first) / step <= 10) {
+            fprintf(gp, "set xtics %lld\n", (long long) step);
+            break;
+        }
+    }
+
+    fprintf(gp, "set output ");
     ht_plot_quote(gp, o->plot);
     fprintf(gp, "\n"
-                "set title \"Average nightly rate per hour\"\n"
+                "set title \"Average nightly rate per %s\"\n"
                 "set xdata time\n"
                 "set timefmt \"%%s\"\n"
                 "set format x \"%%m-%%d\\n%%H:%%M\"\n"
-                "set xlabel \"hour (UTC)\"\n"
+                "set xlabel \"%s (UTC)\"\n"
                 "set ylabel \"average nightly rate\"\n"
                 "set key outside right top\n"
                 "set grid\n"
-                "plot for [i=0:%zu] ", ctx.series - 1);
+                "plot for [i=0:%zu] ", per, per, ctx.series - 1);
     ht_plot_quote(gp, path);
     fprintf(gp, " index i using 1:2 with linespoints "
                 "title columnheader(1)\n");
@@ -127,6 +172,14 @@ ht_plot_row(const ht_row_t *row, void *data)
     char            avg[HT_MONEY_LEN];
     const char     *p;
     ht_plot_ctx_t  *ctx = data;
+
+    if (ctx->series == 0 || row->bucket_start < ctx->first) {
+        ctx->first = row->bucket_start;
+    }
+
+    if (ctx->series == 0 || row->bucket_start > ctx->last) {
+        ctx->last = row->bucket_start;
+    }
 
     if (ctx->series == 0
         || strncmp(ctx->hotel, row->hotel_id, sizeof(ctx->hotel)) != 0

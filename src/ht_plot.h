@@ -1,6 +1,6 @@
 /*
  * "hotel-trends report --plot FILE.png": the chosen hotels' average
- * nightly rate per hour as a picture, drawn by gnuplot (Debian's
+ * nightly rate per bucket as a picture, drawn by gnuplot (Debian's
  * gnuplot-nox), since people would rather look at a trend than read one.
  */
 

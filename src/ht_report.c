@@ -3,9 +3,10 @@
  * order, folding each (hotel, currency) run of rows into a few time
  * windows, then one of three renderings (aligned table, CSV, JSON).
  *
- * Windows end at "now" (the clock, or --until/--now): the last 24 hours,
- * the 24 hours before, the last 7 days and the 7 days before.  An hourly
- * bucket belongs to a window when its start hour lies inside it.
+ * Windows end at "now" (the clock, or --until/--now): the last --window
+ * seconds (24 hours by default), the same length before, the last 7 days
+ * and the 7 days before.  A bucket belongs to a window when its start
+ * lies inside it.
  */
 
 #include <stdlib.h>
@@ -18,7 +19,10 @@
 
 #define HT_DAY  86400
 
+#define HT_NCOLUMNS  10
 
+
+/* "DAY" is the --window, a day unless told otherwise */
 typedef enum {
     HT_WIN_ALL = 0,
     HT_WIN_DAY,
@@ -50,6 +54,9 @@ typedef struct {
     size_t       cap;
     int64_t      lo[HT_WIN_MAX];
     int64_t      hi[HT_WIN_MAX];
+    const char  *columns[HT_NCOLUMNS];
+    char         avg_col[32];   /* "avg_24h", after the --window */
+    char         trend_col[32];
 } ht_report_t;
 
 
@@ -92,22 +99,55 @@ static void ht_report_rejected_json(const char *reason, int64_t count,
     void *ctx);
 
 
+/* the column names, avg_24h and trend_24h being the default --window's */
+static const char  *ht_columns[HT_NCOLUMNS] = {
+    "hotel", "currency", "count", "avg", "min", "max",
+    "avg_24h", "trend_24h", "avg_7d", "trend_7d"
+};
+
+
 int
 ht_report_run(ht_store_t *store, const ht_report_opts_t *o, FILE *out)
 {
     int           rc;
+    char          label[24];
     size_t        i;
+    int64_t       window, bucket;
     ht_filter_t   f;
     ht_report_t   r;
 
     memset(&r, 0, sizeof(r));
 
+    window = (o->window_s > 0) ? o->window_s : HT_DEFAULT_WINDOW;
+
+    ht_duration_label(label, sizeof(label), window);
+    snprintf(r.avg_col, sizeof(r.avg_col), "avg_%s", label);
+    snprintf(r.trend_col, sizeof(r.trend_col), "trend_%s", label);
+
+    for (i = 0; i < HT_NCOLUMNS; i++) {
+        r.columns[i] = ht_columns[i];
+    }
+
+    r.columns[6] = r.avg_col;
+    r.columns[7] = r.trend_col;
+
+    /* a window of part buckets still counts whole ones: say so rather
+     * than let uneven windows pass for a trend */
+    if (store->ops->bucket(store, 0, &bucket) == HT_STORE_OK && bucket > 0
+        && window % bucket != 0)
+    {
+        ht_log_warn("report: --window %lld is not a multiple of the "
+                    "database's %lld-second buckets: each bucket counts in "
+                    "the window its start lies in", (long long) window,
+                    (long long) bucket);
+    }
+
     r.lo[HT_WIN_ALL] = INT64_MIN;
     r.hi[HT_WIN_ALL] = INT64_MAX;
-    r.lo[HT_WIN_DAY] = o->now - HT_DAY;
+    r.lo[HT_WIN_DAY] = o->now - window;
     r.hi[HT_WIN_DAY] = o->now;
-    r.lo[HT_WIN_PREV_DAY] = o->now - 2 * HT_DAY;
-    r.hi[HT_WIN_PREV_DAY] = o->now - HT_DAY;
+    r.lo[HT_WIN_PREV_DAY] = o->now - 2 * window;
+    r.hi[HT_WIN_PREV_DAY] = o->now - window;
     r.lo[HT_WIN_WEEK] = o->now - 7 * HT_DAY;
     r.hi[HT_WIN_WEEK] = o->now;
     r.lo[HT_WIN_PREV_WEEK] = o->now - 14 * HT_DAY;
@@ -258,14 +298,6 @@ ht_trend_cell(char *buf, size_t size, const ht_window_t *now,
 }
 
 
-static const char  *ht_columns[] = {
-    "hotel", "currency", "count", "avg", "min", "max",
-    "avg_24h", "trend_24h", "avg_7d", "trend_7d"
-};
-
-#define HT_NCOLUMNS  (sizeof(ht_columns) / sizeof(ht_columns[0]))
-
-
 static void
 ht_cells_list(const ht_line_t *l, ht_cells_t *c, const char **v)
 {
@@ -291,7 +323,7 @@ ht_report_table(const ht_report_t *r, FILE *out)
     const char  *v[HT_NCOLUMNS];
 
     for (k = 0; k < HT_NCOLUMNS; k++) {
-        width[k] = strlen(ht_columns[k]);
+        width[k] = strlen(r->columns[k]);
     }
 
     for (i = 0; i < r->nlines; i++) {
@@ -310,7 +342,7 @@ ht_report_table(const ht_report_t *r, FILE *out)
     /* text columns to the left, numbers to the right */
     for (k = 0; k < HT_NCOLUMNS; k++) {
         fprintf(out, "%s%*s", k ? "  " : "", k < 2 ? -width[k] : width[k],
-                ht_columns[k]);
+                r->columns[k]);
     }
 
     fputc('\n', out);
@@ -337,7 +369,7 @@ ht_report_csv(const ht_report_t *r, FILE *out)
     const char  *v[HT_NCOLUMNS];
 
     for (k = 0; k < HT_NCOLUMNS; k++) {
-        fprintf(out, "%s%s", k ? "," : "", ht_columns[k]);
+        fprintf(out, "%s%s", k ? "," : "", r->columns[k]);
     }
 
     fputc('\n', out);
@@ -378,7 +410,7 @@ ht_report_json(const ht_report_t *r, ht_store_t *store, FILE *out)
         fprintf(out, "%s\n{", i ? "," : "");
 
         for (k = 0; k < HT_NCOLUMNS; k++) {
-            fprintf(out, "%s\"%s\":", k ? "," : "", ht_columns[k]);
+            fprintf(out, "%s\"%s\":", k ? "," : "", r->columns[k]);
 
             if (k < 2 || k == 7 || k == 9) {
                 /* ids and "+1.5%" trends are strings */

@@ -2,6 +2,7 @@
  * Choosing a storage backend from the -d argument.
  */
 
+#include <stdio.h>
 #include <string.h>
 
 #include "ht_store.h"
@@ -40,6 +41,41 @@ ht_store_sqlite_path(const char *spec)
     }
 
     return spec;
+}
+
+
+int
+ht_store_check_bucket(ht_store_t *s, int64_t bucket_s, char *err,
+    size_t errlen)
+{
+    int64_t  stored;
+
+    if (s->ops->bucket(s, bucket_s, &stored) != HT_STORE_OK) {
+        snprintf(err, errlen, "reading the bucket size: %s", s->err);
+        return HT_STORE_ERROR;
+    }
+
+    if (stored < HT_BUCKET_MIN || stored > HT_BUCKET_MAX
+        || HT_BUCKET_MAX % stored != 0)
+    {
+        snprintf(err, errlen, "hotel_trends_meta: bucket_seconds %lld is "
+                 "not a bucket size", (long long) stored);
+        return HT_STORE_ERROR;
+    }
+
+    if (stored == bucket_s) {
+        return HT_STORE_OK;
+    }
+
+    /* the rows are sums per bucket: buckets of two sizes overlap, and no
+     * report could tell them apart afterwards */
+    snprintf(err, errlen, "the database holds %lld-second buckets, not the "
+             "%lld of --bucket: mixing bucket sizes would corrupt the "
+             "aggregates; consume with --bucket %lld, or into another "
+             "database", (long long) stored, (long long) bucket_s,
+             (long long) stored);
+
+    return HT_STORE_MISMATCH;
 }
 
 

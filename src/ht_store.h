@@ -11,6 +11,12 @@
  *                     sum_micros, min_micros, max_micros)
  *   kafka_offsets(topic, partition, next_offset, lease_epoch, owner)
  *   rejected_records(reason, count)
+ *   hotel_trends_meta(name, value)
+ *
+ * hotel_trends_meta holds the bucket size (row "bucket_seconds"): it is
+ * a property of the database, since the buckets of two sizes cannot be
+ * added together.  It is written by the first consumer and checked by
+ * every later one before it reads a record.
  *
  * next_offset is -1 for a partition claimed but never written: the
  * consumer then starts where Kafka says (committed offset, or earliest).
@@ -31,6 +37,7 @@
 #define HT_STORE_OK     0
 #define HT_STORE_ERROR  -1      /* the transaction was rolled back */
 #define HT_STORE_LOST   -2      /* a compare-and-set failed: rolled back */
+#define HT_STORE_MISMATCH  -3   /* the database's bucket size is another */
 
 
 typedef struct {
@@ -109,6 +116,16 @@ typedef struct {
                      void (*cb)(const char *reason, int64_t count, void *ctx),
                      void *ctx);
 
+    /*
+     * The database's bucket size in seconds into *stored.  With want > 0
+     * it is recorded first if the database has none: want, or 3600 when
+     * hotel_rate_hourly already has rows (written before the size was
+     * recorded, so hourly).  With want 0 nothing is written, and *stored
+     * is 0 when the database has neither the size nor rows.  Does not
+     * compare: see ht_store_check_bucket().
+     */
+    int  (*bucket)(ht_store_t *s, int64_t want, int64_t *stored);
+
     /* Closes the connection and frees s. */
     void (*close)(ht_store_t *s);
 } ht_store_ops_t;
@@ -131,6 +148,15 @@ ht_store_t *ht_store_open(const char *spec, char *err, size_t errlen);
 /* the file path if spec names a SQLite database, NULL for PostgreSQL;
  * points into spec */
 const char *ht_store_sqlite_path(const char *spec);
+
+/*
+ * Records or checks the bucket size before a consumer starts: 0 when the
+ * database's is bucket_s, HT_STORE_ERROR when it could not be read, and
+ * HT_STORE_MISMATCH when the database was made with another size; err
+ * says which.
+ */
+int ht_store_check_bucket(ht_store_t *s, int64_t bucket_s, char *err,
+    size_t errlen);
 
 ht_store_t *ht_store_sqlite_open(const char *path, char *err, size_t errlen);
 ht_store_t *ht_store_pg_open(const char *conninfo, char *err, size_t errlen);

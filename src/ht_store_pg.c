@@ -52,6 +52,7 @@ static int ht_pg_scan(ht_store_t *s, const ht_filter_t *f, ht_row_cb cb,
     void *ctx);
 static int ht_pg_rejected(ht_store_t *s,
     void (*cb)(const char *reason, int64_t count, void *ctx), void *ctx);
+static int ht_pg_bucket(ht_store_t *s, int64_t want, int64_t *stored);
 static void ht_pg_close(ht_store_t *s);
 static int ht_pg_ready(ht_pg_t *p);
 static int ht_pg_command(ht_pg_t *p, const char *sql, int nparams,
@@ -71,6 +72,7 @@ static const ht_store_ops_t  ht_pg_ops = {
     ht_pg_apply,
     ht_pg_scan,
     ht_pg_rejected,
+    ht_pg_bucket,
     ht_pg_close
 };
 
@@ -103,7 +105,10 @@ static const char  ht_pg_schema[] =
     " PRIMARY KEY (topic, partition));"
     "CREATE TABLE IF NOT EXISTS rejected_records ("
     " reason text PRIMARY KEY,"
-    " count bigint NOT NULL);";
+    " count bigint NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS hotel_trends_meta ("
+    " name text PRIMARY KEY,"
+    " value text NOT NULL);";
 
 
 /*
@@ -540,6 +545,67 @@ ht_pg_rejected(ht_store_t *s,
     PQclear(res);
 
     return 0;
+}
+
+
+/*
+ * As in SQLite: rows written before the size was recorded are hourly.
+ * Two members inserting at once: the second waits on the first's key,
+ * then does nothing, and (READ COMMITTED) its SELECT sees the first's
+ * row, so both compare against the same size.
+ */
+static int
+ht_pg_bucket(ht_store_t *s, int64_t want, int64_t *stored)
+{
+    char         num[24];
+    ht_pg_t     *p = (ht_pg_t *) s;
+    PGresult    *res;
+    const char  *params[1];
+
+    if (ht_pg_ready(p) != 0) {
+        return HT_STORE_ERROR;
+    }
+
+    if (want > 0) {
+        snprintf(num, sizeof(num), "%" PRId64, want);
+        params[0] = num;
+
+        if (ht_pg_command(p, "BEGIN", 0, NULL, NULL) != 0
+            || ht_pg_command(p, "INSERT INTO hotel_trends_meta (name, value)"
+                             " SELECT 'bucket_seconds', CASE WHEN EXISTS"
+                             " (SELECT 1 FROM hotel_rate_hourly)"
+                             " THEN '3600' ELSE $1::text END"
+                             " ON CONFLICT (name) DO NOTHING",
+                             1, params, NULL) != 0)
+        {
+            goto failed;
+        }
+    }
+
+    res = ht_pg_query(p, "SELECT coalesce((SELECT value FROM hotel_trends_meta"
+                      " WHERE name = 'bucket_seconds'), CASE WHEN EXISTS"
+                      " (SELECT 1 FROM hotel_rate_hourly) THEN '3600'"
+                      " ELSE '0' END)", 0, NULL);
+    if (res == NULL) {
+        goto failed;
+    }
+
+    *stored = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+
+    if (want > 0 && ht_pg_command(p, "COMMIT", 0, NULL, NULL) != 0) {
+        goto failed;
+    }
+
+    return HT_STORE_OK;
+
+failed:
+
+    if (want > 0) {
+        ht_pg_rollback(p);
+    }
+
+    return HT_STORE_ERROR;
 }
 
 

@@ -48,6 +48,7 @@ static int ht_sqlite_scan(ht_store_t *s, const ht_filter_t *f, ht_row_cb cb,
     void *ctx);
 static int ht_sqlite_rejected(ht_store_t *s,
     void (*cb)(const char *reason, int64_t count, void *ctx), void *ctx);
+static int ht_sqlite_bucket(ht_store_t *s, int64_t want, int64_t *stored);
 static void ht_sqlite_close(ht_store_t *s);
 static int ht_sqlite_exec(ht_sqlite_t *q, const char *sql);
 static int ht_sqlite_fail(ht_sqlite_t *q, const char *what);
@@ -62,6 +63,7 @@ static const ht_store_ops_t  ht_sqlite_ops = {
     ht_sqlite_apply,
     ht_sqlite_scan,
     ht_sqlite_rejected,
+    ht_sqlite_bucket,
     ht_sqlite_close
 };
 
@@ -88,6 +90,10 @@ static const char  ht_sqlite_schema[] =
     "CREATE TABLE IF NOT EXISTS rejected_records ("
     " reason TEXT PRIMARY KEY,"
     " count BIGINT NOT NULL"
+    ");"
+    "CREATE TABLE IF NOT EXISTS hotel_trends_meta ("
+    " name TEXT PRIMARY KEY,"
+    " value TEXT NOT NULL"
     ");";
 
 
@@ -512,6 +518,79 @@ ht_sqlite_rejected(ht_store_t *s,
     }
 
     return 0;
+}
+
+
+/*
+ * Rows written before the size was recorded are hourly: the size was
+ * fixed at 3600 then.  The insert and the read are one transaction, so
+ * two consumers starting together on a new file agree on one size.
+ */
+static int
+ht_sqlite_bucket(ht_store_t *s, int64_t want, int64_t *stored)
+{
+    ht_sqlite_t   *q = (ht_sqlite_t *) s;
+    sqlite3_stmt  *st;
+
+    st = NULL;
+
+    if (want > 0) {
+        if (ht_sqlite_exec(q, "BEGIN IMMEDIATE") != 0) {
+            return HT_STORE_ERROR;
+        }
+
+        if (sqlite3_prepare_v2(q->db,
+                "INSERT OR IGNORE INTO hotel_trends_meta (name, value)"
+                " VALUES ('bucket_seconds', CASE WHEN EXISTS"
+                " (SELECT 1 FROM hotel_rate_hourly) THEN 3600 ELSE ?1 END)",
+                -1, &st, NULL) != SQLITE_OK)
+        {
+            ht_sqlite_fail(q, "hotel_trends_meta");
+            goto failed;
+        }
+
+        sqlite3_bind_int64(st, 1, want);
+
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            ht_sqlite_fail(q, "hotel_trends_meta");
+            goto failed;
+        }
+
+        sqlite3_finalize(st);
+        st = NULL;
+    }
+
+    if (sqlite3_prepare_v2(q->db,
+            "SELECT coalesce((SELECT value FROM hotel_trends_meta"
+            " WHERE name = 'bucket_seconds'), CASE WHEN EXISTS"
+            " (SELECT 1 FROM hotel_rate_hourly) THEN 3600 ELSE 0 END)",
+            -1, &st, NULL) != SQLITE_OK
+        || sqlite3_step(st) != SQLITE_ROW)
+    {
+        ht_sqlite_fail(q, "hotel_trends_meta");
+        goto failed;
+    }
+
+    *stored = sqlite3_column_int64(st, 0);
+
+    sqlite3_finalize(st);
+    st = NULL;
+
+    if (want > 0 && ht_sqlite_exec(q, "COMMIT") != 0) {
+        goto failed;
+    }
+
+    return HT_STORE_OK;
+
+failed:
+
+    sqlite3_finalize(st);
+
+    if (!sqlite3_get_autocommit(q->db)) {
+        ht_sqlite_exec(q, "ROLLBACK");
+    }
+
+    return HT_STORE_ERROR;
 }
 
 

@@ -13,6 +13,10 @@
 #define NOW_MS  1750000000000LL
 
 
+/* the --bucket the checks decode with */
+static int64_t  bucket = HT_BUCKET_SECONDS;
+
+
 static int
 check(const char *hotel, int64_t rate, const char *cur, int64_t time_ms,
     ht_record_t *rec)
@@ -34,7 +38,7 @@ check(const char *hotel, int64_t rate, const char *cur, int64_t time_ms,
     buf = malloc(len + 1);
     hotelsearch__v1__hotel_search_result__pack(&m, buf);
 
-    rc = ht_decode(buf, len, NOW_MS, rec);
+    rc = ht_decode(buf, len, NOW_MS, bucket, rec);
     free(buf);
 
     return rc;
@@ -52,6 +56,26 @@ main(void)
     is_str(r.currency, "EUR", "currency");
     is_int(r.rate_micros, 129990000, "rate");
     is_int(r.bucket_start, 1749999600, "hour bucket");
+
+    /* --bucket: the same time in minute, 5-minute and day buckets */
+    bucket = 60;
+    is_int(check("h-42", 1, "EUR", 1749999999123LL, &r), HT_REJECT_NONE,
+           "good record, minute buckets");
+    is_int(r.bucket_start, 1749999960, "minute bucket");
+    bucket = 300;
+    check("h-42", 1, "EUR", 1749999999123LL, &r);
+    is_int(r.bucket_start, 1749999900, "5-minute bucket");
+    bucket = 86400;
+    check("h-42", 1, "EUR", 1749999999123LL, &r);
+    is_int(r.bucket_start, 1749945600, "day bucket");
+    bucket = 60;
+    check("h-42", 1, "EUR", 1749999960000LL, &r);
+    is_int(r.bucket_start, 1749999960, "a bucket's first second is its own");
+    check("h-42", 1, "EUR", 1749999959999LL, &r);
+    is_int(r.bucket_start, 1749999900, "its last millisecond before");
+    is_int(check("h", 1, "EUR", NOW_MS + 2 * 86400000LL, &r),
+           HT_REJECT_BAD_TIME, "the bucket does not change the checks");
+    bucket = HT_BUCKET_SECONDS;
 
     is_int(check("", 1, "EUR", NOW_MS, &r), HT_REJECT_MISSING_HOTEL_ID,
            "missing hotel id");
@@ -74,9 +98,9 @@ main(void)
     is_int(check("h", 1, "EUR", NOW_MS - 400 * 86400000LL, &r),
            HT_REJECT_NONE, "late records are kept");
 
-    is_int(ht_decode("\xff\xff\xff", 3, NOW_MS, &r), HT_REJECT_UNDECODABLE,
-           "garbage");
-    is_int(ht_decode(NULL, 0, NOW_MS, &r), HT_REJECT_MISSING_HOTEL_ID,
+    is_int(ht_decode("\xff\xff\xff", 3, NOW_MS, bucket, &r),
+           HT_REJECT_UNDECODABLE, "garbage");
+    is_int(ht_decode(NULL, 0, NOW_MS, bucket, &r), HT_REJECT_MISSING_HOTEL_ID,
            "empty value");
 
     ok(ht_utf8_valid("h\xc3\xa9tel", 6), "utf8 two bytes");

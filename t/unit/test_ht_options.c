@@ -75,6 +75,7 @@ main(void)
     ht_report_opts_t    r;
     ht_consume_opts_t   o;
     int64_t             v;
+    char                label[24];
 
     char  *a0[] = { "consume", NULL };
     char  *a1[] = { "consume", "-b", "k1:9093,k2:9093", "-t", "t1", "-g",
@@ -103,6 +104,18 @@ main(void)
     char  *rb2[] = { "report", "--format", "xml", NULL };
     char  *rb3[] = { "report", "--since", "yesterday", NULL };
     char  *rb4[] = { "report", "--since", "200", "--until", "100", NULL };
+    char  *k1[] = { "consume", "--bucket", "60", NULL };
+    char  *k2[] = { "consume", "--bucket=86400", NULL };
+    char  *k3[] = { "consume", "-c", path, "--bucket", "900", NULL };
+    char  *kb1[] = { "consume", "--bucket", "59", NULL };
+    char  *kb2[] = { "consume", "--bucket", "3601", NULL };
+    char  *kb3[] = { "consume", "--bucket", "172800", NULL };
+    char  *kb4[] = { "consume", "--bucket", "1m", NULL };
+    char  *kb5[] = { "consume", "--bucket", "0", NULL };
+    char  *w1[] = { "report", "--window", "300", NULL };
+    char  *wb1[] = { "report", "--window", "59", NULL };
+    char  *wb2[] = { "report", "--window", "1h", NULL };
+    char  *wb3[] = { "report", "--window", "31536001", NULL };
 
     is_int(parse(&o, 1, a0), 0, "no options");
     is_str(o.topic, "hotel-data", "default topic");
@@ -114,7 +127,22 @@ main(void)
     is_str(kget(&o, "group.id"), "hotel-trends", "default group");
     /* librdkafka reads "earliest" back under its older name */
     is_str(kget(&o, "auto.offset.reset"), "smallest", "earliest by default");
+    is_int(o.bucket_s, 3600, "default bucket: an hour");
     ht_consume_opts_free(&o);
+
+    /* --bucket: divisors of a day from a minute to a day */
+    is_int(parse(&o, 3, k1), 0, "--bucket 60");
+    is_int(o.bucket_s, 60, "minute buckets");
+    ht_consume_opts_free(&o);
+    is_int(parse(&o, 2, k2), 0, "--bucket=86400");
+    is_int(o.bucket_s, 86400, "day buckets");
+    ht_consume_opts_free(&o);
+    ok(bad(kb1, 3, "bucket must be a number of seconds from 60 to 86400 "
+           "that divides a day"), "bucket under a minute");
+    ok(bad(kb2, 3, "not \"3601\""), "bucket not dividing a day");
+    ok(bad(kb3, 3, "divides a day"), "bucket over a day");
+    ok(bad(kb4, 3, "not \"1m\""), "bucket with a unit");
+    ok(bad(kb5, 3, "divides a day"), "bucket 0");
 
     is_int(parse(&o, 18, a1), 0, "all options");
     is_str(kget(&o, "bootstrap.servers"), "k1:9093,k2:9093", "-b");
@@ -177,6 +205,23 @@ main(void)
     fclose(f);
     ok(bad(c1, 3, ":1: unknown option \"frobnicate\""), "unknown name");
 
+    /* bucket= in the file, like the other long options */
+    f = fopen(path, "w");
+    fprintf(f, "bucket = 300\n");
+    fclose(f);
+    is_int(parse(&o, 3, k3), 0, "bucket= in a config file");
+    is_int(o.bucket_s, 300, "file bucket");
+    ht_consume_opts_free(&o);
+    is_int(parse(&o, 5, k3), 0, "--bucket after -c");
+    is_int(o.bucket_s, 900, "argv bucket wins");
+    ht_consume_opts_free(&o);
+
+    f = fopen(path, "w");
+    fprintf(f, "topic=x\nbucket=7\n");
+    fclose(f);
+    ok(bad(k3, 3, ":2: bucket must be a number of seconds"),
+       "file bucket error has file:line");
+
     ok(bad(c2, 3, "No such file"), "missing config file");
     unlink(path);
 
@@ -191,7 +236,36 @@ main(void)
     is_int(r.since, 1704067200, "since date");
     is_int(r.until, 1704196800, "until datetime");
     is_int(r.now, 1704196800, "windows end at --until");
+    is_int(r.window_s, 86400, "default window: a day");
     ht_report_opts_free(&r);
+
+    is_int(ht_report_opts_parse(&r, 3, w1, err, sizeof(err)), 0,
+           "--window 300");
+    is_int(r.window_s, 300, "window 300");
+    ht_report_opts_free(&r);
+    ok(ht_report_opts_parse(&r, 3, wb1, err, sizeof(err)) == -1
+       && strstr(err, "--window expects a number of seconds from 60")
+          != NULL, "window under a minute refused");
+    ht_report_opts_free(&r);
+    ok(ht_report_opts_parse(&r, 3, wb2, err, sizeof(err)) == -1
+       && strstr(err, "not \"1h\"") != NULL, "window with a unit refused");
+    ht_report_opts_free(&r);
+    ok(ht_report_opts_parse(&r, 3, wb3, err, sizeof(err)) == -1,
+       "window over a year refused");
+    ht_report_opts_free(&r);
+
+    ht_duration_label(label, sizeof(label), 86400);
+    is_str(label, "24h", "label 86400");
+    ht_duration_label(label, sizeof(label), 3600);
+    is_str(label, "1h", "label 3600");
+    ht_duration_label(label, sizeof(label), 300);
+    is_str(label, "5m", "label 300");
+    ht_duration_label(label, sizeof(label), 5400);
+    is_str(label, "90m", "label 5400");
+    ht_duration_label(label, sizeof(label), 90);
+    is_str(label, "90s", "label 90");
+    ht_duration_label(label, sizeof(label), 7 * 86400);
+    is_str(label, "168h", "label a week");
 
     ok(ht_report_opts_parse(&r, 3, rb1, err, sizeof(err)) == -1,
        "lower-case currency refused");

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "ht_log.h"
 #include "ht_report.h"
 #include "ht_store.h"
 #include "tap.h"
@@ -141,6 +142,33 @@ main(void)
     ok(strstr(out, "h1,EUR,3,106.67,100.00,120.00,110.00,+10.0%,106.67,\n")
        != NULL, "since");
     ok(strstr(out, "USD") == NULL, "since drops old rows");
+
+    /* --window 7200: the last two hours against the two before, and the
+     * columns named after it */
+    o.since = INT64_MIN;
+    o.window_s = 7200;
+    out = render(s, &o);
+    ok(strstr(out, "hotel,currency,count,avg,min,max,avg_2h,trend_2h,"
+              "avg_7d,trend_7d\n") == out, "window columns, csv");
+    ok(strstr(out, "h1,EUR,4,82.50,10.00,120.00,100.00,-16.7%,106.67,"
+              "+966.7%\n") != NULL, "two-hour window and trend");
+    ok(strstr(out, "\"h,\"\"2\"\"\",EUR,1,0.01,0.01,0.01,,,0.01,\n") != NULL,
+       "a bucket out of the window");
+
+    /* 90 s of hourly buckets draws a warning on stderr: not shown here */
+    o.window_s = 90;
+    o.format = HT_FORMAT_JSON;
+    ht_log_level = HT_LOG_ERROR;
+    out = render(s, &o);
+    ht_log_level = HT_LOG_INFO;
+    ok(strstr(out, "\"avg_90s\":null,\"trend_90s\":null,") != NULL,
+       "window columns, json");
+
+    o.window_s = 86400;
+    o.format = HT_FORMAT_TABLE;
+    out = render(s, &o);
+    ok(strstr(out, "hotel  currency  count    avg    min     max  avg_24h"
+              "  trend_24h  avg_7d") == out, "--window 86400 keeps avg_24h");
 
     is_str(ht_store_sqlite_path("sqlite:/x.db"), "/x.db", "sqlite: prefix");
     is_str(ht_store_sqlite_path("x.db"), "x.db", "plain path");

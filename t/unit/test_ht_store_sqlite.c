@@ -2,7 +2,9 @@
  * The SQLite store on a temporary file: claiming partitions, applying
  * batches with the offsets compare-and-set, refusing a stale lease or a
  * stale offset (and writing nothing then), refused counts, the guard
- * against integer sums turning into REAL, and reading rows back.
+ * against integer sums turning into REAL, reading rows back, and the
+ * bucket size kept in hotel_trends_meta (a consumer with another one is
+ * refused).
  */
 
 #include <limits.h>
@@ -99,10 +101,12 @@ main(void)
     int              fd;
     char             dir[] = "/tmp/test_ht_store_XXXXXX", path[128];
     char             spec[160], err[512], rej[512], wal[160], shm[160];
+    char             path2[128];
     int32_t          lost;
+    int64_t          bucket;
     scan_t           sc;
     ht_batch_t       b;
-    ht_store_t      *s, *s2;
+    ht_store_t      *s, *s2, *s3;
     ht_offset_t      offs[2];
     ht_offset_cas_t  cas[2];
 
@@ -240,9 +244,68 @@ main(void)
         sqlite3_close(db);
     }
 
+    /* rows written before the bucket size was recorded are hourly */
+    is_int(s->ops->bucket(s, 0, &bucket), HT_STORE_OK, "read bucket size");
+    is_int(bucket, 3600, "old rows: hourly");
+    is_int(ht_store_check_bucket(s, 60, err, sizeof(err)), HT_STORE_MISMATCH,
+           "minute buckets refused on an hourly database");
+    ok(strstr(err, "holds 3600-second buckets, not the 60 of --bucket")
+       != NULL, "the refusal says both sizes");
+    ok(strstr(err, "would corrupt the aggregates") != NULL,
+       "the refusal says why");
+    is_int(ht_store_check_bucket(s, 3600, err, sizeof(err)), HT_STORE_OK,
+           "hourly accepted");
+
+    /* a new database takes the first consumer's size and keeps it */
+    snprintf(path2, sizeof(path2), "%s/m.db", dir);
+    s3 = ht_store_open(path2, err, sizeof(err));
+    ok(s3 != NULL, "open a new database");
+    is_int(s3->ops->bucket(s3, 0, &bucket), HT_STORE_OK, "read, new");
+    is_int(bucket, 0, "no size before a consumer");
+    is_int(ht_store_check_bucket(s3, 60, err, sizeof(err)), HT_STORE_OK,
+           "first consumer records minute buckets");
+    s3->ops->close(s3);
+
+    s3 = ht_store_open(path2, err, sizeof(err));
+    is_int(ht_store_check_bucket(s3, 60, err, sizeof(err)), HT_STORE_OK,
+           "same size again: accepted");
+    is_int(ht_store_check_bucket(s3, 3600, err, sizeof(err)),
+           HT_STORE_MISMATCH, "another size: refused");
+    ok(strstr(err, "consume with --bucket 60") != NULL,
+       "the refusal names the size to use");
+    is_int(s3->ops->bucket(s3, 0, &bucket), HT_STORE_OK, "read again");
+    is_int(bucket, 60, "the refused size was not written");
+
+    {
+        sqlite3       *db;
+        sqlite3_stmt  *st;
+
+        sqlite3_open(path2, &db);
+        sqlite3_prepare_v2(db, "SELECT value FROM hotel_trends_meta"
+                           " WHERE name = 'bucket_seconds'", -1, &st, NULL);
+        sqlite3_step(st);
+        is_str((const char *) sqlite3_column_text(st, 0), "60",
+               "hotel_trends_meta row bucket_seconds");
+        sqlite3_finalize(st);
+        sqlite3_exec(db, "UPDATE hotel_trends_meta SET value = 'x'", NULL,
+                     NULL, NULL);
+        sqlite3_close(db);
+    }
+
+    is_int(ht_store_check_bucket(s3, 60, err, sizeof(err)), HT_STORE_ERROR,
+           "a broken meta row is an error");
+    ok(strstr(err, "not a bucket size") != NULL, "and says so");
+    s3->ops->close(s3);
+
     ht_batch_free(&b);
     s->ops->close(s);
     s2->ops->close(s2);
+
+    snprintf(wal, sizeof(wal), "%s-wal", path2);
+    snprintf(shm, sizeof(shm), "%s-shm", path2);
+    unlink(wal);
+    unlink(shm);
+    unlink(path2);
 
     snprintf(wal, sizeof(wal), "%s-wal", path);
     snprintf(shm, sizeof(shm), "%s-shm", path);
