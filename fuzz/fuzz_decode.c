@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "hk_utf8.h"
 #include "ht_decode.h"
 
 
@@ -39,7 +40,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     len = strnlen(rec.hotel_id, sizeof(rec.hotel_id));
 
     if (len == 0 || len > HT_HOTEL_ID_MAX
-        || !ht_utf8_valid(rec.hotel_id, len)
+        || !hk_utf8_valid((const unsigned char *) rec.hotel_id, len)
         || rec.rate_micros <= 0
         || strlen(rec.currency) != 3
         || rec.bucket_start % bucket != 0)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "hotel_search_result.pb-c.h"
+#include "hk_utf8.h"
 #include "ht_decode.h"
 
 
@@ -103,7 +104,7 @@ ht_decode_check(const Hotelsearch__V1__HotelSearchResult *m,
         return HT_REJECT_MISSING_HOTEL_ID;
     }
 
-    if (len > HT_HOTEL_ID_MAX || !ht_utf8_valid(m->hotel_id, len)) {
+    if (len > HT_HOTEL_ID_MAX || !hk_utf8_valid((const unsigned char *) m->hotel_id, len)) {
         return HT_REJECT_BAD_HOTEL_ID;
     }
 
@@ -222,61 +223,4 @@ ht_decode_varint(const uint8_t *p, size_t len, size_t *i, uint64_t *v)
     }
 
     return -1;
-}
-
-
-int
-ht_utf8_valid(const char *s, size_t len)
-{
-    size_t          i, n, k;
-    uint32_t        cp;
-    unsigned char   c;
-
-    for (i = 0; i < len; i += n) {
-        c = (unsigned char) s[i];
-
-        if (c < 0x80) {
-            n = 1;
-            continue;
-        }
-
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 2;
-            cp = c & 0x1f;
-
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 3;
-            cp = c & 0x0f;
-
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 4;
-            cp = c & 0x07;
-
-        } else {
-            return 0;
-        }
-
-        if (i + n > len) {
-            return 0;
-        }
-
-        for (k = 1; k < n; k++) {
-            c = (unsigned char) s[i + k];
-
-            if ((c & 0xc0) != 0x80) {
-                return 0;
-            }
-
-            cp = (cp << 6) | (c & 0x3f);
-        }
-
-        if ((n == 3 && cp < 0x800)
-            || (n == 4 && (cp < 0x10000 || cp > 0x10ffff))
-            || (cp >= 0xd800 && cp <= 0xdfff))
-        {
-            return 0;
-        }
-    }
-
-    return 1;
 }

@@ -75,9 +75,7 @@ ht_reject_e ht_decode(const void *value, size_t len, int64_t now_ms,
 /* the reason's row name in rejected_records, e.g. "bad_currency" */
 const char *ht_reject_name(ht_reject_e reason);
 
-/* 1 if the len bytes at s are well-formed UTF-8 (no overlongs, no
- * surrogates, nothing past U+10FFFF), 0 if not */
-int ht_utf8_valid(const char *s, size_t len);
+
 
 
 #endif /* HT_DECODE_H */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "hotel_search_result.pb-c.h"
+#include "hk_utf8.h"
 #include "ht_decode.h"
 #include "tap.h"
 
@@ -103,10 +104,10 @@ main(void)
     is_int(ht_decode(NULL, 0, NOW_MS, bucket, &r), HT_REJECT_MISSING_HOTEL_ID,
            "empty value");
 
-    ok(ht_utf8_valid("h\xc3\xa9tel", 6), "utf8 two bytes");
-    ok(!ht_utf8_valid("\xc0\xaf", 2), "utf8 overlong");
-    ok(!ht_utf8_valid("\xed\xa0\x80", 3), "utf8 surrogate");
-    ok(!ht_utf8_valid("\xe2\x82", 2), "utf8 truncated");
+    ok(hk_utf8_valid((const unsigned char *) "h\xc3\xa9tel", 6), "utf8 two bytes");
+    ok(!hk_utf8_valid((const unsigned char *) "\xc0\xaf", 2), "utf8 overlong");
+    ok(!hk_utf8_valid((const unsigned char *) "\xed\xa0\x80", 3), "utf8 surrogate");
+    ok(!hk_utf8_valid((const unsigned char *) "\xe2\x82", 2), "utf8 truncated");
 
     is_str(ht_reject_name(HT_REJECT_BAD_CURRENCY), "bad_currency", "name");
 
