@@ -285,6 +285,17 @@ ht_consume_run(ht_consume_opts_t *o)
             }
 
             if (now - c.last_activity >= idle_ms) {
+                if (!c.ever_assigned) {
+                    /* not an empty topic: the group was never joined */
+                    ht_log_error("never joined the consumer group in %llds: "
+                                 "are the brokers reachable, and the "
+                                 "security settings right (see the errors "
+                                 "above)?",
+                                 (long long) (now - c.last_activity) / 1000);
+                    c.fatal = 1;
+                    break;
+                }
+
                 ht_log_info("idle for %llds, exiting",
                             (long long) (now - c.last_activity) / 1000);
                 break;
