@@ -48,6 +48,8 @@ static const char  ht_usage_text[] =
 "      --exit-idle S       exit 0 after S seconds without records (1 if\n"
 "                          the group was never joined within 60 s)\n"
 "      --stats-interval S  one line of statistics on stderr every S seconds\n"
+"      --dead-letter TOPIC copy each refused record there, with its\n"
+"                          reason and origin in headers\n"
 "      --bucket S          bucket size in seconds (3600): a divisor of a\n"
 "                          day, 60 to 86400; fixed by the first consume\n"
 "                          into a database, refused if another is given\n"

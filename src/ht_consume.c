@@ -33,6 +33,7 @@
 
 #include "ht_batch.h"
 #include "ht_consume.h"
+#include "ht_deadletter.h"
 #include "ht_decode.h"
 #include "ht_log.h"
 #include "ht_stats.h"
@@ -67,6 +68,7 @@ typedef struct {
     ht_consume_opts_t  *o;
     rd_kafka_t         *rk;
     ht_store_t         *store;
+    ht_deadletter_t    *dlq;           /* NULL without --dead-letter */
     char                owner[128];
 
     ht_part_t          *parts;      /* indexed by partition number */
@@ -206,6 +208,14 @@ ht_consume_run(ht_consume_opts_t *o)
     rd_kafka_conf_set_error_cb(conf, ht_error_cb);
     rd_kafka_conf_set_log_cb(conf, ht_kafka_log_cb);
 
+    if (o->dead_letter != NULL) {
+        c.dlq = ht_deadletter_new(conf, o->dead_letter, err, sizeof(err));
+        if (c.dlq == NULL) {
+            ht_log_error("dead-letter producer: %s", err);
+            goto failed;
+        }
+    }
+
     c.rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
     if (c.rk == NULL) {
         ht_log_error("%s", err);
@@ -277,6 +287,10 @@ ht_consume_run(ht_consume_opts_t *o)
 
         ht_log_rejects(&c, now, 0);
 
+        if (c.dlq != NULL) {
+            ht_deadletter_poll(c.dlq);
+        }
+
         if (o->exit_idle_s > 0 && c.batch.records == 0 && !c.need_resync) {
             idle_ms = o->exit_idle_s * 1000;
 
@@ -320,6 +334,10 @@ ht_consume_run(ht_consume_opts_t *o)
     rd_kafka_consumer_close(c.rk);
     rd_kafka_destroy(c.rk);
 
+    if (c.dlq != NULL) {
+        ht_deadletter_close(c.dlq);
+    }
+
     rc = c.fatal ? 1 : 0;
 
     c.store->ops->close(c.store);
@@ -329,6 +347,10 @@ ht_consume_run(ht_consume_opts_t *o)
     return rc;
 
 failed:
+
+    if (c.dlq != NULL) {
+        ht_deadletter_close(c.dlq);
+    }
 
     c.store->ops->close(c.store);
     ht_batch_free(&c.batch);
@@ -520,6 +542,10 @@ ht_consume_reject(ht_consumer_t *c, ht_reject_e reason,
     const rd_kafka_message_t *m)
 {
     ht_batch_reject(&c->batch, reason, 1);
+
+    if (c->dlq != NULL) {
+        ht_deadletter_send(c->dlq, m, reason);
+    }
 
     c->rej_pending[reason]++;
     c->rej_partition = m->partition;

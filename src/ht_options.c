@@ -131,6 +131,7 @@ ht_consume_opts_free(ht_consume_opts_t *o)
 {
     free(o->topic);
     free(o->db);
+    free(o->dead_letter);
 
     if (o->kconf != NULL) {
         rd_kafka_conf_destroy(o->kconf);
@@ -159,6 +160,7 @@ ht_consume_opts_parse(ht_consume_opts_t *o, int argc, char **argv, char *err,
         { "exit-idle",      required_argument, NULL, 3 },
         { "stats-interval", required_argument, NULL, 4 },
         { "bucket",         required_argument, NULL, 5 },
+        { "dead-letter",    required_argument, NULL, 6 },
         { "help",           no_argument,       NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -199,7 +201,7 @@ ht_consume_opts_parse(ht_consume_opts_t *o, int argc, char **argv, char *err,
             opt_name = "db";
             break;
 
-        case 1: case 2: case 3: case 4: case 5:
+        case 1: case 2: case 3: case 4: case 5: case 6:
             opt_name = longopts[idx].name;
             break;
 
@@ -342,6 +344,15 @@ ht_consume_opt_set(ht_consume_opts_t *o, const char *name, const char *value,
 
         return ht_set_string(name[0] == 't' ? &o->topic : &o->db, value,
                              err, errlen);
+    }
+
+    if (strcmp(name, "dead-letter") == 0) {
+        if (*value == '\0') {
+            snprintf(err, errlen, "dead-letter must name a topic");
+            return -1;
+        }
+
+        return ht_set_string(&o->dead_letter, value, err, errlen);
     }
 
     if (strcmp(name, "bucket") == 0) {

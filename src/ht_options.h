@@ -39,6 +39,7 @@ typedef struct {
     int64_t            exit_idle_s;     /* 0: run until signalled */
     int64_t            stats_interval_s;
     int64_t            bucket_s;        /* aggregation bucket, seconds */
+    char              *dead_letter;     /* topic for refused records, owned */
     int                help;
     int                list_properties; /* -X list */
 } ht_consume_opts_t;
