@@ -108,6 +108,7 @@ static int64_t ht_now_ms(clockid_t clock);
 static ht_part_t *ht_part(ht_consumer_t *c, int32_t partition, int create);
 static void ht_consume_message(ht_consumer_t *c, rd_kafka_message_t *m,
     int64_t now, int64_t wall_ms);
+static int ht_holds_partitions(ht_consumer_t *c);
 static void ht_consume_reject(ht_consumer_t *c, ht_reject_e reason,
     const rd_kafka_message_t *m);
 static void ht_log_rejects(ht_consumer_t *c, int64_t now, int force);
@@ -289,6 +290,15 @@ ht_consume_run(ht_consume_opts_t *o)
 
         if (c.dlq != NULL) {
             ht_deadletter_poll(c.dlq);
+        }
+
+        /*
+         * Idle means the partitions we hold have nothing more: while we
+         * hold none (the session was lost to a broker outage, a rebalance
+         * is under way) the clock waits for them to come back.
+         */
+        if (c.ever_assigned && !ht_holds_partitions(&c)) {
+            c.last_activity = now;
         }
 
         if (o->exit_idle_s > 0 && c.batch.records == 0 && !c.need_resync) {
@@ -534,6 +544,21 @@ ht_consume_message(ht_consumer_t *c, rd_kafka_message_t *m, int64_t now,
         c->rej_partition = m->partition;
         c->rej_offset = m->offset;
     }
+}
+
+
+static int
+ht_holds_partitions(ht_consumer_t *c)
+{
+    int32_t  i;
+
+    for (i = 0; i < c->nparts; i++) {
+        if (c->parts[i].assigned) {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 

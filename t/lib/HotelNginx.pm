@@ -20,6 +20,7 @@ package HotelNginx;
 #     my $res = HotelNginx::finish_load($load);     # what clients were shown
 #
 #     my $b = HotelNginx::own_broker();             # a broker of our own
+#     my $c = HotelNginx::own_cluster(3);           # three nodes of our own
 #     HotelNginx::broker_kill($b); HotelNginx::broker_restart($b);
 #
 # start(detach => 1) with become_subreaper() first: nginx whose parent is
@@ -49,7 +50,7 @@ use POSIX qw(WNOHANG);
 use Test::More ();
 use Time::HiRes qw(sleep time);
 
-our @EXPORT_OK = qw(own_broker broker_kill broker_restart broker_stop
+our @EXPORT_OK = qw(own_broker own_cluster broker_kill broker_restart broker_stop
                     become_subreaper wait_until dead_port);
 
 my $Root = File::Spec->rel2abs(dirname(__FILE__) . '/../..');
@@ -438,7 +439,10 @@ sub wait_status {
 # requests each, $o{seconds} have passed, stop_load() is called, or 20
 # connections in a row failed (nginx gone). Each client writes one line per
 # request to its file: "time uri code complete id id ..." (the hotel_id
-# values of the page) or "time uri ERR reason".
+# values of the page) or "time uri ERR reason". With $o{body} (a sub
+# taking the uri and returning the page the client must get), a complete
+# 200 with another body is written "time uri BODY 1 id ...", and
+# finish_load() counts it in {changed} (and {other}).
 sub start_load {
     my ($self, %o) = @_;
     my $dir = tempdir('hotel-load-XXXXXX', TMPDIR => 1, CLEANUP => 1);
@@ -465,7 +469,12 @@ sub start_load {
                 }
                 $fails = 0;
                 my @ids = $r->{body} =~ /"hotel_id":"([^"]+)"/g;
-                print $out "$t $uri $r->{code} $r->{complete} @ids\n";
+                # with body => sub { $uri -> the page expected }: a
+                # complete 200 whose body differs is written as BODY
+                my $code = $r->{code};
+                $code = 'BODY' if $o{body} && $code == 200 && $r->{complete}
+                                  && $r->{body} ne $o{body}->($uri);
+                print $out "$t $uri $code $r->{complete} @ids\n";
                 sleep $o{pause} if $o{pause};
             }
             close $out;
@@ -500,6 +509,7 @@ sub finish_load {
         }
     }
     my %res = (ok => [], requests => 0, pages => 0, other => 0, errors => 0,
+               changed => 0,
                unsure => {}, lines => []);
     for my $f (glob "$load->{dir}/client*") {
         open my $fh, '<', $f or next;
@@ -510,6 +520,10 @@ sub finish_load {
             $res{requests}++;
             if ($code eq 'ERR') {
                 $res{errors}++;
+                $res{unsure}{$uri} = 1;
+            } elsif ($code eq 'BODY') {
+                $res{changed}++;
+                $res{other}++;
                 $res{unsure}{$uri} = 1;
             } elsif ($code == 200 && $complete) {
                 $res{pages}++;
@@ -536,6 +550,21 @@ sub own_broker {
     # only when it fails
     my $boot = `"$Root/scripts/kafka" start "$dir" 2>"$dir/start.log"`;
     die "scripts/kafka start failed (status $?):\n"
+        . slurp("$dir/start.log") if $?;
+    chomp $boot;
+    $b->{bootstrap} = $boot;
+    return $b;
+}
+
+# A cluster of $nodes (1 or 3) nodes of our own, as own_broker(); a
+# three-node cluster has RF 3 and min.insync.replicas 2 by default.
+sub own_cluster {
+    my $nodes = shift || 1;
+    my $dir = tempdir('hotel-kafka-XXXXXX', TMPDIR => 1);
+    my $b = { dir => $dir, owner => $$, nodes => $nodes };
+    push @Brokers, $b;
+    my $boot = `"$Root/scripts/kafka" start "$dir" $nodes 2>"$dir/start.log"`;
+    die "scripts/kafka start $nodes failed (status $?):\n"
         . slurp("$dir/start.log") if $?;
     chomp $boot;
     $b->{bootstrap} = $boot;

@@ -1,0 +1,206 @@
+# hotel-trends consume while its broker dies and comes back (SQLite).
+#
+# The suite runs a single-node broker of its own (scripts/kafka start in
+# a temporary directory). A known stream is produced, a consumer with
+# --exit-idle starts reading it in small batches and with a small fetch
+# queue (so that it cannot have the whole stream in memory before the
+# broker goes), and once the database shows progress the broker is
+# SIGKILLed (scripts/kafka kill DIR 1), left down for a while, and started
+# again on its data (restart-node DIR 1). More records are produced after
+# the restart, and the same consumer process must read them too and exit
+# on its own once idle.
+#
+# What must hold: the consumer survives the outage; the database, at the
+# kill and while the broker is down, holds exactly the records before its
+# stored offsets; at the end every (hotel, currency, hour) aggregate
+# (count, exact sum, min, max) equals the truth, the offsets are the ends
+# of the partitions, nothing refused: no record lost, none counted twice.
+#
+# HOTEL_TEST_SEED=N replays one run's random choices (the seed is shown).
+
+use strict;
+use warnings;
+
+use File::Temp qw(tempdir);
+use Test::More;
+use Time::HiRes qw(sleep time);
+
+use HotelConsumer;
+use HotelRecords;
+use HotelNginx qw(own_broker broker_kill broker_restart broker_stop
+                  wait_until);
+
+plan skip_all => 'HOTEL_TRENDS is not set (the consumer to test; run '
+    . 'through scripts/test)' unless $ENV{HOTEL_TRENDS};
+plan skip_all => "$ENV{HOTEL_TRENDS} is not built" unless -x $ENV{HOTEL_TRENDS};
+for my $tool (qw(kcat sqlite3 protoc java)) {
+    plan skip_all => "$tool is not installed"
+        unless grep { -x "$_/$tool" } split /:/, $ENV{PATH};
+}
+
+my $seed = $ENV{HOTEL_TEST_SEED} || ((time * 1000 ^ $$) % 1000000);
+srand $seed;
+note "seed $seed (HOTEL_TEST_SEED=$seed replays these choices)";
+
+my $run = $ENV{TEST_NGINX_RUN_ID} || "r$$";
+my $uniq = sprintf '%s-%d', $run, int rand 1e9;
+my $dir = tempdir('hotel-trends-230-XXXXXX', TMPDIR => 1,
+                   CLEANUP => !$ENV{HOTEL_TEST_KEEP});
+my $t0 = time;
+
+# ------------------------------------------------------------ the broker
+
+my $b = eval { own_broker() };
+BAIL_OUT("cannot start a broker of our own: $@") unless $b;
+# HotelRecords, HotelConsumer and HotelKafka talk to this broker
+$ENV{TEST_NGINX_KAFKA_BROKERS} = $b->{bootstrap};
+$ENV{HOTEL_KAFKA_DIR} = $b->{dir};
+note sprintf 'broker %s ready in %.0fs', $b->{bootstrap}, time - $t0;
+
+# ------------------------------------------------------------ the stream
+
+my $N1 = 40_000;                # before and during the outage
+my $N2 = 20_000;                # produced after the restart
+my @hours = (1, 3, 26, 50);
+my @currencies = qw(EUR USD GBP);
+my $now = int(time / 3600) * 3600;
+my @hotels = map { sprintf 'b%03d', $_ } 0 .. 199;
+
+my (@bkey, @rate, %by_value, @recs, @fields);
+for my $i (0 .. $N1 + $N2 - 1) {
+    my $h = $hotels[rand @hotels];
+    my $c = $currencies[rand @currencies];
+    my $ms = ($now - 3600 * $hours[rand @hours]) * 1000 + int rand 3_600_000;
+    my $r = 10_000_000 + int rand 990_000_000;
+    my $v = encode_record(hotel_id => $h, rate_micros => $r, currency => $c,
+                          search_time_ms => $ms,
+                          search_id => sprintf('%024x', $i),
+                          position => $i % 20);
+    my $s = int($ms / 1000);
+    push @bkey, join "\0", $h, $c, $s - $s % 3600;
+    push @rate, $r;
+    push @fields, { hotel_id => $h, currency => $c, search_time_ms => $ms,
+                    rate_micros => $r };
+    $by_value{$v} = $i;
+    push @recs, [ $h, $v ];
+}
+my $truth = aggregate_records(\@fields);
+@fields = ();
+
+my $topic = create_topic("$uniq-restart", 3);
+
+# the first part, in 4 calls of kcat (each checked at the broker)
+for my $k (0 .. 3) {
+    my $per = $N1 / 4;
+    produce_records($topic, [ @recs[$k * $per .. ($k + 1) * $per - 1] ]);
+}
+pass("$N1 records produced");
+
+# ------------------------------------------------------------ consume
+
+my $db = "$dir/trends.db";
+my $log = "$dir/consumer.log";
+my $dbh = { sqlite => $db };
+my $pid = consumer_start(
+    topic => $topic, group => "$uniq-g", db => $db, log => $log,
+    args => [ '--batch-size', 50, '--batch-time', 200,
+              # longer than the outage: idle only once the stream is done
+              '--exit-idle', 25,
+              # a small fetch queue: the stream cannot all be in memory
+              # before the broker dies
+              '-X', 'queued.max.messages.kbytes=64',
+              '-X', 'max.partition.fetch.bytes=16384' ]);
+
+sub progress {
+    my $s = shift;
+    my $p = 0;
+    $p += ($_ // 0) > 0 ? $_ : 0 for @{ $s->{off} };
+    return $p;
+}
+
+my $snap;
+ok(wait_until(sub {
+       return 1 unless consumer_alive($pid);
+       # the tables exist once it has claimed its partitions
+       return 0 unless log_tail($log, 1000) =~ /: lease \d+/;
+       $snap = eval { db_snapshot($dbh, $topic) };
+       $snap && progress($snap) > 0;
+   }, 90) && consumer_alive($pid), 'the consumer joined and wrote batches')
+    or diag log_tail($log);
+
+# -------- the broker dies mid-consumption
+broker_kill($b, 1);
+my @snaps;
+push @snaps, { %{ db_snapshot($dbh, $topic) }, how => 'at the kill' };
+my $at_kill = progress($snaps[-1]);
+ok($at_kill > 0 && $at_kill < $N1,
+   "broker killed mid-consumption ($at_kill of $N1 records in the database)");
+
+sleep 5;
+push @snaps, { %{ db_snapshot($dbh, $topic) }, how => 'broker down 5s' };
+my $while_down = progress($snaps[-1]);
+note "$while_down of $N1 records in the database after 5s without broker";
+ok(consumer_alive($pid), 'the consumer is still running with the broker down')
+    or diag log_tail($log);
+
+# -------- back on its data; more records arrive
+broker_restart($b, 1);
+note sprintf 'broker back after %.0fs', time - $t0;
+ok(consumer_alive($pid), 'the consumer is still running after the restart')
+    or diag log_tail($log);
+
+for my $k (0 .. 3) {
+    my $per = $N2 / 4;
+    produce_records($topic,
+                    [ @recs[$N1 + $k * $per .. $N1 + ($k + 1) * $per - 1] ]);
+    sleep 0.5;
+}
+pass("$N2 more records produced after the restart");
+push @snaps, { %{ db_snapshot($dbh, $topic) },
+               how => 'after the second part was produced' };
+@recs = ();
+
+my $st = consumer_wait($pid, 180);
+is($st, 0, 'the same consumer read on and exited 0 once idle (--exit-idle)')
+    or diag log_tail($log);
+consumer_stop($pid, 'KILL', 5) unless defined $st;
+
+# ------------------------------------------------------------ the checks
+
+my $N = $N1 + $N2;
+my ($at, $nback, $unknown) = stream_positions($topic, \%by_value);
+is($nback, $N, "all $N records at the broker after its restart");
+ok(!$unknown && !%by_value, 'every record once, as produced');
+
+for my $s (@snaps) {
+    my @off = map { $_ // 0 } @{ $s->{off} }[0 .. 2];
+    my $want = prefix_truth($at, \@bkey, \@rate, \@off);
+    my @diff = compare_aggregates($s->{agg}, $want || {});
+    ok($want && !@diff, "$s->{how}: the database holds exactly the "
+       . progress($s) . " records before its offsets (@off)")
+        or diag join "\n", @diff;
+}
+
+my @end = map { scalar @{ $at->[$_] || [] } } 0 .. 2;
+my @diff = compare_aggregates(db_aggregates($dbh), $truth);
+ok(!@diff, sprintf('all %d buckets: count, sum_micros, min, max exact',
+                   scalar keys %$truth))
+    or diag join "\n", @diff;
+is_deeply([ @{ db_offsets($dbh, $topic) }[0 .. 2] ], \@end,
+          "offsets at the end of each partition (@end)");
+is(sqlite_rows($db, 'SELECT sum(count) FROM hotel_rate_hourly')->[0][0], $N,
+   "$N records counted, none twice");
+is_deeply(db_rejected($dbh), {}, 'nothing refused');
+
+{
+    my $all = log_tail($log, 1e6);
+    my $lines = () = $all =~ /\n/g;
+    my @leases = $all =~ /(partition \d+: lease \d+)/g;
+    note "consumer log: $lines lines; leases: @leases";
+    unlike($all, qr/AddressSanitizer|runtime error|Segmentation/,
+           'no sanitizer report or crash in the consumer log');
+}
+
+broker_stop($b);
+note sprintf 'done in %.0fs', time - $t0;
+done_testing;
