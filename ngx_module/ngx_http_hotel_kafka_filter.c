@@ -64,7 +64,10 @@ ngx_http_hotel_kafka_header_filter(ngx_http_request_t *r)
 
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hotel_kafka_module);
 
+    /* a status location inherits search_results but is no result page */
+
     if (!hlcf->search_results
+        || hlcf->status
         || r != r->main
         || r->header_only
         || !ngx_http_hotel_kafka_status_wanted(hlcf, r->headers_out.status))
