@@ -22,6 +22,7 @@ static int ht_consume_opt_set(ht_consume_opts_t *o, const char *name,
     const char *value, char *err, size_t errlen);
 static int ht_set_string(char **field, const char *value, char *err,
     size_t errlen);
+static int ht_getopt_error(int c, char **argv, char *err, size_t errlen);
 static int ht_kconf_set(ht_consume_opts_t *o, const char *name,
     const char *value, char *err, size_t errlen);
 static char *ht_trim(char *s);
@@ -237,21 +238,8 @@ ht_consume_opts_parse(ht_consume_opts_t *o, int argc, char **argv, char *err,
 
             continue;
 
-        case ':':
-            snprintf(err, errlen, "option \"%s\" needs a value",
-                     argv[optind - 1]);
-            return -1;
-
         default:
-            if (optopt != 0) {
-                snprintf(err, errlen, "unknown option \"-%c\"", optopt);
-
-            } else {
-                snprintf(err, errlen, "unknown option \"%s\"",
-                         argv[optind - 1]);
-            }
-
-            return -1;
+            return ht_getopt_error(c, argv, err, errlen);
         }
 
         if (ht_consume_opt_set(o, opt_name, optarg, err, errlen) != 0) {
@@ -409,6 +397,26 @@ ht_consume_opt_set(ht_consume_opts_t *o, const char *name, const char *value,
     }
 
     return 0;
+}
+
+
+/* getopt_long()'s complaint ('?' or ':') in our words; returns -1 */
+
+static int
+ht_getopt_error(int c, char **argv, char *err, size_t errlen)
+{
+    if (c == ':') {
+        snprintf(err, errlen, "option \"%s\" needs a value",
+                 argv[optind - 1]);
+
+    } else if (optopt != 0) {
+        snprintf(err, errlen, "unknown option \"-%c\"", optopt);
+
+    } else {
+        snprintf(err, errlen, "unknown option \"%s\"", argv[optind - 1]);
+    }
+
+    return -1;
 }
 
 
@@ -594,21 +602,8 @@ ht_report_opts_parse(ht_report_opts_t *o, int argc, char **argv, char *err,
 
             break;
 
-        case ':':
-            snprintf(err, errlen, "option \"%s\" needs a value",
-                     argv[optind - 1]);
-            return -1;
-
         default:
-            if (optopt != 0) {
-                snprintf(err, errlen, "unknown option \"-%c\"", optopt);
-
-            } else {
-                snprintf(err, errlen, "unknown option \"%s\"",
-                         argv[optind - 1]);
-            }
-
-            return -1;
+            return ht_getopt_error(c, argv, err, errlen);
         }
     }
 
