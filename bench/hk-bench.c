@@ -22,7 +22,8 @@
  *       only, parse + encode, parse + encode + enqueue (CPU time of the
  *       calling thread, what the nginx event loop pays) and the whole
  *       process's CPU per result (librdkafka's threads included).
- *       -m 0 or -m 1 stops after parse or encode (for profilers).
+ *       -m 0 or -m 1 stops after parse or encode (for profilers); -S
+ *       sends no schema headers (hotel_kafka_schema_headers off).
  *
  * Output is one line of name=value pairs on stdout, for bench/run.
  */
@@ -53,6 +54,7 @@ static long long    count_n = 100000;
 static long         hotels = 10000;
 static double       per_sec;
 static int          last_mode = 2;
+static int          schema_headers = 1;
 static char        *xprops[64];
 static int          nxprops;
 
@@ -152,6 +154,17 @@ static rd_kafka_resp_err_t
 enqueue(rd_kafka_t *rk, rd_kafka_topic_t *rkt, const hk_record_t *rec,
     const uint8_t *value, size_t len)
 {
+    if (!schema_headers) {
+        /* the module with hotel_kafka_schema_headers off */
+        return rd_kafka_producev(rk,
+                                 RD_KAFKA_V_RKT(rkt),
+                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                 RD_KAFKA_V_KEY(rec->hotel_id,
+                                                rec->hotel_id_len),
+                                 RD_KAFKA_V_VALUE((void *) value, len),
+                                 RD_KAFKA_V_END);
+    }
+
     return rd_kafka_producev(rk,
                              RD_KAFKA_V_RKT(rkt),
                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
@@ -501,7 +514,7 @@ main(int argc, char **argv)
     argv++;
     argc--;
 
-    while ((c = getopt(argc, argv, "b:t:n:H:r:f:m:X:")) != -1) {
+    while ((c = getopt(argc, argv, "b:t:n:H:r:f:m:SX:")) != -1) {
         switch (c) {
         case 'b': brokers = optarg; break;
         case 't': topic = optarg; break;
@@ -510,6 +523,7 @@ main(int argc, char **argv)
         case 'r': per_sec = atof(optarg); break;
         case 'f': page_file = optarg; break;
         case 'm': last_mode = atoi(optarg) % 3; break;
+        case 'S': schema_headers = 0; break;
         case 'X':
             if (nxprops == 64) {
                 die("%s", "too many -X");

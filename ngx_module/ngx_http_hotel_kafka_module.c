@@ -60,6 +60,13 @@ static ngx_command_t  ngx_http_hotel_kafka_commands[] = {
       offsetof(ngx_http_hotel_kafka_main_conf_t, flush_timeout),
       NULL },
 
+    { ngx_string("hotel_kafka_schema_headers"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_hotel_kafka_main_conf_t, schema_headers),
+      NULL },
+
     { ngx_string("hotel_kafka_search_results"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -189,6 +196,7 @@ ngx_http_hotel_kafka_create_main_conf(ngx_conf_t *cf)
 
     hmcf->flush_timeout = NGX_CONF_UNSET_MSEC;
     hmcf->poll_interval = NGX_CONF_UNSET_MSEC;
+    hmcf->schema_headers = NGX_CONF_UNSET;
     hmcf->request_id_index = NGX_ERROR;
 
     return hmcf;
@@ -202,6 +210,7 @@ ngx_http_hotel_kafka_init_main_conf(ngx_conf_t *cf, void *conf)
 
     ngx_conf_init_msec_value(hmcf->flush_timeout, 5000);
     ngx_conf_init_msec_value(hmcf->poll_interval, 1000);
+    ngx_conf_init_value(hmcf->schema_headers, 1);
 
     return NGX_CONF_OK;
 }

@@ -81,6 +81,7 @@ typedef struct {
     ngx_array_t                  *kafka_conf;     /* of ngx_keyval_t */
     ngx_msec_t                    flush_timeout;
     ngx_msec_t                    poll_interval;
+    ngx_flag_t                    schema_headers; /* on every record */
     ngx_shm_zone_t               *shm_zone;
     ngx_int_t                     request_id_index;
     ngx_flag_t                    used;           /* a producer is needed */

@@ -1041,3 +1041,24 @@ hotel kafka: producer started
 --- no_error_log eval
 [qr/\[error\]/, qr/\[emerg\]/,
  qr/\[warn\](?!.*Coordinator load in progress)/]
+
+
+
+=== TEST 80: hotel_kafka_schema_headers with neither on nor off
+--- http_config
+    hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
+    hotel_kafka_schema_headers maybe;
+--- must_die
+--- error_log eval
+[qr/\[emerg\] .*\Qinvalid value "maybe" in "hotel_kafka_schema_headers" directive, it must be "on" or "off"\E/]
+
+
+
+=== TEST 81: hotel_kafka_schema_headers inside a server
+--- http_config
+    hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
+--- config
+    hotel_kafka_schema_headers off;
+--- must_die
+--- error_log eval
+[qr/\[emerg\] .*\Q"hotel_kafka_schema_headers" directive is not allowed here\E/]

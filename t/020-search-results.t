@@ -41,7 +41,32 @@ hotel_id=lis-3 key=lis-3 rate_micros=129990000 currency=EUR position=2 header.sc
 
 
 
-=== TEST 2: dotted paths, a default currency, a page streamed in small buffers
+=== TEST 2: hotel_kafka_schema_headers off: the same values, no headers
+--- http_config
+    hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
+    hotel_kafka_schema_headers off;
+--- config
+    location = /search {
+        hotel_kafka_search_results on;
+        hotel_kafka_topic $TEST_NGINX_RUN_ID-bare;
+        default_type application/json;
+        return 200 '{"results":[{"hotel_id":"lis-1","rate":129.99,"currency":"EUR"},{"hotel_id":"lis-2","rate":"80.5","currency":"usd"}]}';
+    }
+--- request
+GET /search
+--- response_body chomp
+{"results":[{"hotel_id":"lis-1","rate":129.99,"currency":"EUR"},{"hotel_id":"lis-2","rate":"80.5","currency":"usd"}]}
+--- kafka_topic: bare
+--- kafka_records
+hotel_id=lis-1 key=lis-1 rate_micros=129990000 currency=EUR position=0 headers=0
+hotel_id=lis-2 key=lis-2 rate_micros=80500000 currency=USD position=1 headers=0
+--- no_error_log
+[error]
+[warn]
+
+
+
+=== TEST 3: dotted paths, a default currency, a page streamed in small buffers
 --- http_config
     hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
 --- config
@@ -78,7 +103,7 @@ hotel_id=zrh-2 rate_micros=275500000 currency=CHF position=1
 
 
 
-=== TEST 3: through proxy_pass from an upstream, every request's page, one search id per page
+=== TEST 4: through proxy_pass from an upstream, every request's page, one search id per page
 --- http_config
     hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
 
@@ -114,7 +139,7 @@ hotel_id=opo-2 rate_micros=200250000 position=1
 
 
 
-=== TEST 4: only 2xx pages by default; hotel_kafka_status_codes narrows it
+=== TEST 5: only 2xx pages by default; hotel_kafka_status_codes narrows it
 --- http_config
     hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
 --- config
@@ -146,7 +171,7 @@ hotel_id=h201
 
 
 
-=== TEST 5: unusable results are skipped and counted, the others produced
+=== TEST 6: unusable results are skipped and counted, the others produced
 --- http_config
     hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
 --- config
@@ -171,7 +196,7 @@ hotel_id=good rate_micros=12340000 currency=GBP position=9
 
 
 
-=== TEST 6: a malformed page reaches the client untouched; results before the fault count
+=== TEST 7: a malformed page reaches the client untouched; results before the fault count
 --- http_config
     hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
 --- config
@@ -212,7 +237,7 @@ search results not read
 
 
 
-=== TEST 7: a body compressed upstream is passed on unread and counted
+=== TEST 8: a body compressed upstream is passed on unread and counted
 --- http_config
     hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
 
@@ -242,7 +267,7 @@ search results not read
 
 
 
-=== TEST 8: $hotel_kafka_records and $hotel_kafka_skipped in the access log
+=== TEST 9: $hotel_kafka_records and $hotel_kafka_skipped in the access log
 --- http_config
     hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
     log_format kafka 'search done: records=$hotel_kafka_records skipped=$hotel_kafka_skipped';

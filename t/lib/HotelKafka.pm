@@ -288,12 +288,15 @@ sub kafka_read {
 # ------------------------------------------------------------- compare
 
 # Does record $r have every field of expectation $e? Keys are record
-# fields (hotel_id ..., key, partition) or "header.NAME"; values are
+# fields (hotel_id ..., key, partition), "header.NAME", or "headers" (how
+# many the record has: headers=0 says it has none); values are
 # strings (compared with eq, numbers included) or qr//.
 sub record_matches {
     my ($r, $e) = @_;
     for my $k (keys %$e) {
-        my $got = $k =~ /^header\.(.+)$/ ? $r->{headers}{$1} : $r->{$k};
+        my $got = $k eq 'headers'          ? scalar keys %{ $r->{headers} }
+                : $k =~ /^header\.(.+)$/    ? $r->{headers}{$1}
+                :                             $r->{$k};
         return 0 unless defined $got;
         my $want = $e->{$k};
         if (ref $want eq 'Regexp') {
