@@ -16,7 +16,10 @@
 
 const hk_kafka_prop_t  hk_kafka_producer_defaults[] = {
     { "enable.idempotence",            "true" },
-    { "linger.ms",                     "5" },
+    /* a search page is many small records: at 5 ms the broker thread
+     * and the broker itself spent most of their CPU on small produce
+     * requests (bench/README.md); a price trend does not miss 50 ms */
+    { "linger.ms",                     "50" },
     { "compression.type",              "lz4" },
     { "message.timeout.ms",            "30000" },
     /* a queued record costs about 600 bytes of worker memory, while
