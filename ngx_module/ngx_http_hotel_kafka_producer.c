@@ -31,11 +31,27 @@ typedef struct {
 } ngx_http_hotel_kafka_topic_t;
 
 
-/* a log line per kind of trouble at most every few seconds, with counts */
+/*
+ * A log line per kind of trouble and error code at most every few
+ * seconds, with a count of what was held back.  Per code, so that a
+ * first error of one kind (a timeout) cannot hide a different one (a
+ * certificate refused) for the whole window.  Codes beyond the table
+ * share its last entry, still limited.
+ */
+
+#define NGX_HTTP_HOTEL_KAFKA_LIMIT_CODES  8
+
 typedef struct {
+    int                           err;
+    ngx_uint_t                    used;
     time_t                        logged;
     ngx_uint_t                    suppressed;
 } ngx_http_hotel_kafka_limit_t;
+
+
+typedef struct {
+    ngx_http_hotel_kafka_limit_t  codes[NGX_HTTP_HOTEL_KAFKA_LIMIT_CODES];
+} ngx_http_hotel_kafka_limits_t;
 
 
 typedef struct {
@@ -53,9 +69,9 @@ typedef struct {
     ngx_uint_t                    slot;
     ngx_uint_t                    backlog;     /* deepest queue since empty */
     ngx_uint_t                    exiting;
-    ngx_http_hotel_kafka_limit_t  delivery_limit;
-    ngx_http_hotel_kafka_limit_t  produce_limit;
-    ngx_http_hotel_kafka_limit_t  error_limit;
+    ngx_http_hotel_kafka_limits_t delivery_limits;
+    ngx_http_hotel_kafka_limits_t produce_limits;
+    ngx_http_hotel_kafka_limits_t error_limits;
 } ngx_http_hotel_kafka_producer_t;
 
 
@@ -83,8 +99,8 @@ static void ngx_http_hotel_kafka_log_cb(const rd_kafka_t *rk, int level,
     const char *fac, const char *buf);
 static rd_kafka_topic_t *ngx_http_hotel_kafka_topic(
     ngx_http_hotel_kafka_producer_t *p, ngx_str_t *name);
-static ngx_uint_t ngx_http_hotel_kafka_limit(
-    ngx_http_hotel_kafka_limit_t *limit);
+static ngx_http_hotel_kafka_limit_t *ngx_http_hotel_kafka_limit(
+    ngx_http_hotel_kafka_limits_t *limits, int err);
 static void ngx_http_hotel_kafka_drop(ngx_http_hotel_kafka_producer_t *p,
     ngx_http_hotel_kafka_drop_e reason);
 
@@ -456,6 +472,7 @@ ngx_http_hotel_kafka_produce(ngx_str_t *topic, hk_record_t *rec,
     size_t                            len;
     rd_kafka_topic_t                 *rkt;
     rd_kafka_resp_err_t               err;
+    ngx_http_hotel_kafka_limit_t     *limit;
     ngx_http_hotel_kafka_stats_t     *stats;
     ngx_http_hotel_kafka_producer_t  *p;
 
@@ -534,12 +551,14 @@ ngx_http_hotel_kafka_produce(ngx_str_t *topic, hk_record_t *rec,
         ngx_http_hotel_kafka_drop(p, NGX_HTTP_HOTEL_KAFKA_DROP_OTHER);
     }
 
-    if (ngx_http_hotel_kafka_limit(&p->produce_limit)) {
+    limit = ngx_http_hotel_kafka_limit(&p->produce_limits, err);
+
+    if (limit) {
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "hotel kafka: records dropped: %s (%ui more since "
                       "the last report)", rd_kafka_err2str(err),
-                      p->produce_limit.suppressed);
-        p->produce_limit.suppressed = 0;
+                      limit->suppressed);
+        limit->suppressed = 0;
     }
 
     return NGX_DECLINED;
@@ -620,6 +639,7 @@ ngx_http_hotel_kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg,
 {
     ngx_http_hotel_kafka_producer_t *p = opaque;
 
+    ngx_http_hotel_kafka_limit_t  *limit;
     ngx_http_hotel_kafka_stats_t  *stats;
 
     stats = ngx_http_hotel_kafka_stats();
@@ -643,13 +663,18 @@ ngx_http_hotel_kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg,
     ngx_http_hotel_kafka_stats_error("delivery failed: %s",
                                      rd_kafka_err2str(msg->err));
 
-    if (!p->exiting && ngx_http_hotel_kafka_limit(&p->delivery_limit)) {
+    if (p->exiting) {
+        return;
+    }
+
+    limit = ngx_http_hotel_kafka_limit(&p->delivery_limits, msg->err);
+
+    if (limit) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "hotel kafka: delivery failed: %s "
                       "(%ui more failures since the last report)",
-                      rd_kafka_err2str(msg->err),
-                      p->delivery_limit.suppressed);
-        p->delivery_limit.suppressed = 0;
+                      rd_kafka_err2str(msg->err), limit->suppressed);
+        limit->suppressed = 0;
     }
 }
 
@@ -659,6 +684,8 @@ ngx_http_hotel_kafka_error_cb(rd_kafka_t *rk, int err, const char *reason,
     void *opaque)
 {
     ngx_http_hotel_kafka_producer_t *p = opaque;
+
+    ngx_http_hotel_kafka_limit_t  *limit;
 
     ngx_http_hotel_kafka_stats_error("%s", reason);
 
@@ -670,12 +697,14 @@ ngx_http_hotel_kafka_error_cb(rd_kafka_t *rk, int err, const char *reason,
         return;
     }
 
-    if (ngx_http_hotel_kafka_limit(&p->error_limit)) {
+    limit = ngx_http_hotel_kafka_limit(&p->error_limits, err);
+
+    if (limit) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "hotel kafka: %s: %s (%ui more errors since the "
                       "last report)", rd_kafka_err2name(err), reason,
-                      p->error_limit.suppressed);
-        p->error_limit.suppressed = 0;
+                      limit->suppressed);
+        limit->suppressed = 0;
     }
 }
 
@@ -707,15 +736,35 @@ ngx_http_hotel_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
 }
 
 
-static ngx_uint_t
-ngx_http_hotel_kafka_limit(ngx_http_hotel_kafka_limit_t *limit)
+/* the entry of err if a line may be logged now, else NULL (counted) */
+
+static ngx_http_hotel_kafka_limit_t *
+ngx_http_hotel_kafka_limit(ngx_http_hotel_kafka_limits_t *limits, int err)
 {
+    ngx_uint_t                     i;
+    ngx_http_hotel_kafka_limit_t  *limit;
+
+    for (i = 0; i < NGX_HTTP_HOTEL_KAFKA_LIMIT_CODES - 1; i++) {
+        limit = &limits->codes[i];
+
+        if (!limit->used || limit->err == err) {
+            break;
+        }
+    }
+
+    limit = &limits->codes[i];
+
+    if (!limit->used) {
+        limit->used = 1;
+        limit->err = err;
+    }
+
     if (ngx_time() - limit->logged < NGX_HTTP_HOTEL_KAFKA_LOG_EVERY) {
         limit->suppressed++;
-        return 0;
+        return NULL;
     }
 
     limit->logged = ngx_time();
 
-    return 1;
+    return limit;
 }
