@@ -29,6 +29,7 @@ static ngx_int_t ngx_http_hotel_kafka_log_one(ngx_http_request_t *r,
     ngx_str_t *search_id);
 static ngx_int_t ngx_http_hotel_kafka_log_value(ngx_http_request_t *r,
     ngx_http_complex_value_t *cv, ngx_str_t *value);
+static ngx_int_t ngx_http_hotel_kafka_log_position(ngx_str_t *value);
 
 
 char *
@@ -137,6 +138,15 @@ ngx_http_hotel_kafka_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
             return NGX_CONF_ERROR;
+        }
+
+        /* a constant position is checked now, a variable one per request */
+
+        if (cv == &log->position
+            && (*cv)->lengths == NULL
+            && ngx_http_hotel_kafka_log_position(&s) == NGX_ERROR)
+        {
+            goto invalid;
         }
     }
 
@@ -333,11 +343,19 @@ ngx_http_hotel_kafka_log_one(ngx_http_request_t *r,
             return NGX_ERROR;
         }
 
-        if (val.len) {
-            position = ngx_atoi(val.data, val.len);
-            if (position == NGX_ERROR || position > 0xffffffff) {
-                position = 0;
-            }
+        /*
+         * The position is informational: a value that is not one (an
+         * empty variable, a header with junk) gives 0, and the record
+         * with its hotel and rate is still produced.
+         */
+
+        position = ngx_http_hotel_kafka_log_position(&val);
+
+        if (position == NGX_ERROR) {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "hotel kafka: position \"%V\" is not one, 0 "
+                           "recorded", &val);
+            position = 0;
         }
     }
 
@@ -379,4 +397,21 @@ ngx_http_hotel_kafka_log_value(ngx_http_request_t *r,
     }
 
     return NGX_OK;
+}
+
+
+/* a place on the page, 0 to 4294967295 (a proto uint32), or NGX_ERROR */
+
+static ngx_int_t
+ngx_http_hotel_kafka_log_position(ngx_str_t *value)
+{
+    ngx_int_t  n;
+
+    n = ngx_atoi(value->data, value->len);
+
+    if (n == NGX_ERROR || n > 0xffffffff) {
+        return NGX_ERROR;
+    }
+
+    return n;
 }

@@ -1062,3 +1062,29 @@ hotel kafka: producer started
 --- must_die
 --- error_log eval
 [qr/\[emerg\] .*\Q"hotel_kafka_schema_headers" directive is not allowed here\E/]
+
+
+
+=== TEST 82: hotel_kafka_log with a constant position that is not a number
+--- http_config
+    hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
+--- config
+    location = /t {
+        hotel_kafka_log id=$arg_id rate=$arg_rate position=first;
+    }
+--- must_die
+--- error_log eval
+[qr/\[emerg\] .*\Qinvalid parameter "position=first"\E/]
+
+
+
+=== TEST 83: hotel_kafka_log with a constant position beyond uint32
+--- http_config
+    hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
+--- config
+    location = /t {
+        hotel_kafka_log id=$arg_id rate=$arg_rate position=4294967296;
+    }
+--- must_die
+--- error_log eval
+[qr/\[emerg\] .*\Qinvalid parameter "position=4294967296"\E/]

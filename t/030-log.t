@@ -86,14 +86,19 @@ __DATA__
 --- request eval
 ["GET /hotel?id=lis-1&rate=129.99&cur=eur&pos=3",
  "GET /hotel?id=1234&rate=80.5&cur=USD",
- "GET /hotel?id=h%20x&rate=1.2999e2&cur=Chf&pos=4294967295"]
+ "GET /hotel?id=h%20x&rate=1.2999e2&cur=Chf&pos=4294967295",
+ "GET /hotel?id=junk-pos&rate=5&cur=EUR&pos=3x",
+ "GET /hotel?id=big-pos&rate=6&cur=EUR&pos=4294967296"]
 --- response_body_like eval
-[qr/^[0-9a-f]{32}$/, qr/^[0-9a-f]{32}$/, qr/^[0-9a-f]{32}$/]
+[qr/^[0-9a-f]{32}$/, qr/^[0-9a-f]{32}$/, qr/^[0-9a-f]{32}$/,
+ qr/^[0-9a-f]{32}$/, qr/^[0-9a-f]{32}$/]
 --- kafka_topic: log-args
 --- kafka_records
 hotel_id=lis-1 key=lis-1 rate_micros=129990000 currency=EUR position=3 header.schema=hotelsearch.v1.HotelSearchResult header.schema-version=1
 hotel_id=1234 key=1234 rate_micros=80500000 currency=USD position=0 header.schema=hotelsearch.v1.HotelSearchResult header.schema-version=1
 hotel_id=h%20x key=h%20x rate_micros=129990000 currency=CHF position=4294967295 header.schema=hotelsearch.v1.HotelSearchResult header.schema-version=1
+hotel_id=junk-pos rate_micros=5000000 currency=EUR position=0
+hotel_id=big-pos rate_micros=6000000 currency=EUR position=0
 --- kafka_search_ids
 --- no_error_log
 [error]
