@@ -154,27 +154,34 @@ static rd_kafka_resp_err_t
 enqueue(rd_kafka_t *rk, rd_kafka_topic_t *rkt, const hk_record_t *rec,
     const uint8_t *value, size_t len)
 {
-    if (!schema_headers) {
-        /* the module with hotel_kafka_schema_headers off */
-        return rd_kafka_producev(rk,
-                                 RD_KAFKA_V_RKT(rkt),
-                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                 RD_KAFKA_V_KEY(rec->hotel_id,
-                                                rec->hotel_id_len),
-                                 RD_KAFKA_V_VALUE((void *) value, len),
-                                 RD_KAFKA_V_END);
+    rd_kafka_headers_t   *hdrs;
+    rd_kafka_resp_err_t   err;
+
+    /* as ngx_http_hotel_kafka_produce() does; -S: schema headers off */
+
+    hdrs = NULL;
+
+    if (schema_headers) {
+        hdrs = rd_kafka_headers_new(2);
+        rd_kafka_header_add(hdrs, HK_RECORD_HEADER_SCHEMA, -1,
+                            HK_RECORD_SCHEMA, -1);
+        rd_kafka_header_add(hdrs, HK_RECORD_HEADER_VERSION, -1,
+                            HK_RECORD_SCHEMA_VERSION, -1);
     }
 
-    return rd_kafka_producev(rk,
-                             RD_KAFKA_V_RKT(rkt),
-                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                             RD_KAFKA_V_KEY(rec->hotel_id, rec->hotel_id_len),
-                             RD_KAFKA_V_VALUE((void *) value, len),
-                             RD_KAFKA_V_HEADER(HK_RECORD_HEADER_SCHEMA,
-                                               HK_RECORD_SCHEMA, -1),
-                             RD_KAFKA_V_HEADER(HK_RECORD_HEADER_VERSION,
-                                               HK_RECORD_SCHEMA_VERSION, -1),
-                             RD_KAFKA_V_END);
+    err = rd_kafka_producev(rk,
+                            RD_KAFKA_V_RKT(rkt),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                            RD_KAFKA_V_KEY(rec->hotel_id, rec->hotel_id_len),
+                            RD_KAFKA_V_VALUE((void *) value, len),
+                            RD_KAFKA_V_HEADERS(hdrs),
+                            RD_KAFKA_V_END);
+
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && hdrs != NULL) {
+        rd_kafka_headers_destroy(hdrs);
+    }
+
+    return err;
 }
 
 
