@@ -21,29 +21,34 @@ hk_utf8_valid(const unsigned char *s, size_t len)
 
     i = 0;
 
-    while (i < len) {
+    for ( ;; ) {
 
         /*
-         * Keys and values on a search page are nearly all ASCII: take
-         * eight bytes at a time while they are (memcpy, since s need
-         * not be aligned; it compiles to one load).
+         * Keys and values on a search page are nearly all ASCII, and
+         * mostly short: eight bytes at a time while they are (memcpy,
+         * since s need not be aligned; it compiles to one load), then
+         * byte by byte up to the next non-ASCII byte or the end.
          */
 
-        if (len - i >= sizeof(word)) {
+        while (len - i >= sizeof(word)) {
             memcpy(&word, s + i, sizeof(word));
 
-            if ((word & HK_UTF8_HIGH_BITS) == 0) {
-                i += sizeof(word);
-                continue;
+            if (word & HK_UTF8_HIGH_BITS) {
+                break;
             }
+
+            i += sizeof(word);
+        }
+
+        while (i < len && s[i] < 0x80) {
+            i++;
+        }
+
+        if (i == len) {
+            return 1;
         }
 
         c = s[i];
-
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
 
         /* the second byte's range carries the overlong and surrogate rules */
 
@@ -79,8 +84,6 @@ hk_utf8_valid(const unsigned char *s, size_t len)
 
         i += n + 1;
     }
-
-    return 1;
 }
 
 
