@@ -101,7 +101,8 @@ ht_batch_add(ht_batch_t *b, const ht_record_t *rec)
 
         a = &b->aggs[slot - 1];
 
-        if (a->bucket_start == rec->bucket_start
+        if (a->hash == h
+            && a->bucket_start == rec->bucket_start
             && memcmp(a->currency, rec->currency, 4) == 0
             && strcmp(a->hotel_id, rec->hotel_id) == 0)
         {
@@ -134,6 +135,7 @@ ht_batch_add(ht_batch_t *b, const ht_record_t *rec)
         return -1;
     }
 
+    a->hash = h;
     memcpy(a->currency, rec->currency, 4);
     a->bucket_start = rec->bucket_start;
     a->count = 1;
@@ -262,7 +264,7 @@ ht_batch_grow(ht_batch_t *b)
 
     for (i = 0; i < b->naggs; i++) {
         a = &b->aggs[i];
-        h = ht_batch_hash(a->hotel_id, a->currency, a->bucket_start);
+        h = a->hash;
 
         for (j = h & mask; slots[j] != 0; j = (j + 1) & mask) {
             /* void */

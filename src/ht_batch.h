@@ -20,6 +20,7 @@
 
 typedef struct {
     char     *hotel_id;         /* owned by the batch */
+    uint64_t  hash;             /* of the key, compared before the strings */
     char      currency[4];
     int64_t   bucket_start;
     int64_t   count;
