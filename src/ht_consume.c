@@ -42,6 +42,9 @@
 
 #define HT_SCHEMA_NAME      "hotelsearch.v1.HotelSearchResult"
 #define HT_POLL_MS          100
+/* records taken per turn of the loop without waiting: the clocks, the
+ * flush and the idle checks are per turn, not per record */
+#define HT_POLL_BURST       1000
 #define HT_BACKOFF_MIN_MS   100
 #define HT_BACKOFF_MAX_MS   5000
 #define HT_REJECT_LOG_MS    5000
@@ -134,9 +137,9 @@ static void ht_sleep_ms(int64_t ms);
 int
 ht_consume_run(ht_consume_opts_t *o)
 {
-    int                                rc;
+    int                                rc, n;
     char                               err[512], num[24], host[64];
-    int64_t                            now, idle_ms, timeout;
+    int64_t                            now, wall_ms, idle_ms, timeout;
     ht_consumer_t                      c;
     rd_kafka_conf_t                   *conf;
     struct sigaction                   sa;
@@ -276,8 +279,29 @@ ht_consume_run(ht_consume_opts_t *o)
         now = ht_now_ms(CLOCK_MONOTONIC);
 
         if (m != NULL) {
-            ht_consume_message(&c, m, now, ht_now_ms(CLOCK_REALTIME));
-            rd_kafka_message_destroy(m);
+            wall_ms = ht_now_ms(CLOCK_REALTIME);
+
+            /*
+             * The records already fetched, without waiting.  Each poll
+             * may still run the rebalance callback: a batch that reaches
+             * its size, or a resync to do, ends the turn.
+             */
+            for (n = 1; /* void */; n++) {
+                ht_consume_message(&c, m, now, wall_ms);
+                rd_kafka_message_destroy(m);
+
+                if (n == HT_POLL_BURST || c.fatal || c.need_resync
+                    || c.batch.records >= o->batch_size)
+                {
+                    break;
+                }
+
+                m = rd_kafka_consumer_poll(c.rk, 0);
+
+                if (m == NULL) {
+                    break;
+                }
+            }
         }
 
         if (c.batch.records > 0
