@@ -43,7 +43,7 @@ static const char  ht_usage_text[] =
 "  -c, --config FILE       name=value lines: the options above by long\n"
 "                          name (brokers, batch-size, ...) or librdkafka\n"
 "                          properties\n"
-"      --batch-size N      records per transaction at most (1000)\n"
+"      --batch-size N      records per transaction at most (100000)\n"
 "      --batch-time MS     milliseconds a batch waits at most (1000)\n"
 "      --exit-idle S       exit 0 after S seconds without records (1 if\n"
 "                          the group was never joined within 60 s)\n"

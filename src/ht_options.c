@@ -107,8 +107,8 @@ ht_consume_opts_init(ht_consume_opts_t *o, char *err, size_t errlen)
 {
     memset(o, 0, sizeof(*o));
 
-    o->batch_size = 1000;
-    o->batch_time_ms = 1000;
+    o->batch_size = HT_DEFAULT_BATCH_SIZE;
+    o->batch_time_ms = HT_DEFAULT_BATCH_MS;
     o->bucket_s = HT_BUCKET_SECONDS;
 
     o->kconf = rd_kafka_conf_new();
@@ -118,7 +118,9 @@ ht_consume_opts_init(ht_consume_opts_t *o, char *err, size_t errlen)
         || ht_kconf_set(o, "bootstrap.servers", HT_DEFAULT_BROKERS,
                         err, errlen) != 0
         || ht_kconf_set(o, "group.id", HT_DEFAULT_GROUP, err, errlen) != 0
-        || ht_kconf_set(o, "auto.offset.reset", "earliest", err, errlen) != 0)
+        || ht_kconf_set(o, "auto.offset.reset", "earliest", err, errlen) != 0
+        || ht_kconf_set(o, "queued.min.messages", HT_DEFAULT_QUEUED_MIN,
+                        err, errlen) != 0)
     {
         return -1;
     }

@@ -22,6 +22,28 @@
 #define HT_DEFAULT_GROUP    "hotel-trends"
 #define HT_DEFAULT_DB       "hotel-trends.db"
 
+/*
+ * --batch-size: records folded into one transaction at most.  The cost of
+ * a transaction grows with the keys it touches, not with its records, so
+ * a big batch is what makes a backlog cheap to read (10,000 hotels: a
+ * batch of 1,000 records is ~1,000 upserts, one of 100,000 is ~10,000);
+ * memory grows with the distinct keys only.  --batch-time still ends a
+ * batch after a second at low rates.
+ */
+#define HT_DEFAULT_BATCH_SIZE  100000
+#define HT_DEFAULT_BATCH_MS    1000
+
+/*
+ * librdkafka 2.0.2 stops fetching when its queue holds queued.min.messages
+ * (100,000 by default) and looks again only about once a second: a
+ * consumer that empties 100,000 records in a quarter of a second then
+ * waits, capped near 200,000 records/s.  A queue that holds about a
+ * second's worth keeps the fetches going; it costs ~350 bytes a queued
+ * record (the message and librdkafka's own), so ~90 MB at most.  -X
+ * overrides it.
+ */
+#define HT_DEFAULT_QUEUED_MIN  "250000"
+
 /* report --window: the default, a day, and the longest, a year */
 #define HT_DEFAULT_WINDOW   86400
 #define HT_WINDOW_MIN       60

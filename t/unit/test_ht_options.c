@@ -120,10 +120,12 @@ main(void)
     is_int(parse(&o, 1, a0), 0, "no options");
     is_str(o.topic, "hotel-data", "default topic");
     is_str(o.db, "hotel-trends.db", "default db");
-    is_int(o.batch_size, 1000, "default batch size");
+    is_int(o.batch_size, 100000, "default batch size");
     is_int(o.batch_time_ms, 1000, "default batch time");
     is_int(o.exit_idle_s, 0, "default exit-idle");
     is_str(kget(&o, "bootstrap.servers"), "127.0.0.1:9092", "default brokers");
+    is_str(kget(&o, "queued.min.messages"), "250000",
+           "default queued.min.messages");
     is_str(kget(&o, "group.id"), "hotel-trends", "default group");
     /* librdkafka reads "earliest" back under its older name */
     is_str(kget(&o, "auto.offset.reset"), "smallest", "earliest by default");
