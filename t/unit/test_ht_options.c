@@ -124,7 +124,7 @@ main(void)
     is_int(o.batch_time_ms, 1000, "default batch time");
     is_int(o.exit_idle_s, 0, "default exit-idle");
     is_str(kget(&o, "bootstrap.servers"), "127.0.0.1:9092", "default brokers");
-    is_str(kget(&o, "queued.min.messages"), "250000",
+    is_str(kget(&o, "queued.min.messages"), "300000",
            "default queued.min.messages");
     is_str(kget(&o, "group.id"), "hotel-trends", "default group");
     /* librdkafka reads "earliest" back under its older name */
