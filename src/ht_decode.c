@@ -41,6 +41,30 @@ static const char  *ht_reject_names[HT_REJECT_MAX] = {
  */
 #define HT_DECODE_ARENA  2048
 
+/*
+ * Under AddressSanitizer (make SANITIZE=1, the fuzzer) the free part of
+ * the arena is poisoned and blocks are kept apart by a red zone, so that
+ * a read or write past a block is still reported as it was with malloc().
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define HT_DECODE_ASAN  1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HT_DECODE_ASAN  1
+#endif
+#endif
+
+#ifdef HT_DECODE_ASAN
+#include <sanitizer/asan_interface.h>
+#define HT_DECODE_REDZONE        16
+#define ht_decode_poison(p, n)   ASAN_POISON_MEMORY_REGION(p, n)
+#define ht_decode_unpoison(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define HT_DECODE_REDZONE        0
+#define ht_decode_poison(p, n)
+#define ht_decode_unpoison(p, n)
+#endif
+
 typedef struct {
     size_t   used;
     int      spilled;           /* something went to malloc() */
@@ -91,24 +115,32 @@ ht_decode(const void *value, size_t len, int64_t now_ms, int64_t bucket_s,
 
     arena.used = 0;
     arena.spilled = 0;
+    ht_decode_poison(arena.buf, sizeof(arena.buf));
 
     allocator.alloc = ht_decode_alloc;
     allocator.free = ht_decode_free;
     allocator.allocator_data = &arena;
 
     m = hotelsearch__v1__hotel_search_result__unpack(&allocator, len, value);
+
     if (m == NULL) {
         /* protobuf-c has freed what it allocated */
-        return HT_REJECT_UNDECODABLE;
+        rc = HT_REJECT_UNDECODABLE;
+
+    } else {
+        rc = ht_decode_check(m, ht_decode_nul_fields(value, len), now_ms,
+                             bucket_s, rec);
+
+        if (arena.spilled) {
+            /* frees the spilled blocks; ht_decode_free() skips the
+             * arena's */
+            hotelsearch__v1__hotel_search_result__free_unpacked(m,
+                                                                &allocator);
+        }
     }
 
-    rc = ht_decode_check(m, ht_decode_nul_fields(value, len), now_ms,
-                         bucket_s, rec);
-
-    if (arena.spilled) {
-        /* frees the spilled blocks; ht_decode_free() skips the arena's */
-        hotelsearch__v1__hotel_search_result__free_unpacked(m, &allocator);
-    }
+    /* the stack is reused by the next call of any function */
+    ht_decode_unpoison(arena.buf, sizeof(arena.buf));
 
     return rc;
 }
@@ -263,14 +295,23 @@ ht_decode_varint(const uint8_t *p, size_t len, size_t *i, uint64_t *v)
 static void *
 ht_decode_alloc(void *data, size_t size)
 {
+    void               *p;
     size_t              n;
     ht_decode_arena_t  *a = data;
 
     n = (size + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1);
 
     if (n >= size && n <= HT_DECODE_ARENA - a->used) {
-        a->used += n;
-        return a->buf + a->used - n;
+        p = a->buf + a->used;
+        ht_decode_unpoison(p, size);
+
+        a->used += n + HT_DECODE_REDZONE;
+
+        if (a->used > HT_DECODE_ARENA) {
+            a->used = HT_DECODE_ARENA;
+        }
+
+        return p;
     }
 
     a->spilled = 1;
