@@ -159,15 +159,7 @@ enqueue(rd_kafka_t *rk, rd_kafka_topic_t *rkt, const hk_record_t *rec,
 
     /* as ngx_http_hotel_kafka_produce() does; -S: schema headers off */
 
-    hdrs = NULL;
-
-    if (schema_headers) {
-        hdrs = rd_kafka_headers_new(2);
-        rd_kafka_header_add(hdrs, HK_RECORD_HEADER_SCHEMA, -1,
-                            HK_RECORD_SCHEMA, -1);
-        rd_kafka_header_add(hdrs, HK_RECORD_HEADER_VERSION, -1,
-                            HK_RECORD_SCHEMA_VERSION, -1);
-    }
+    hdrs = schema_headers ? hk_kafka_schema_headers() : NULL;
 
     err = rd_kafka_producev(rk,
                             RD_KAFKA_V_RKT(rkt),

@@ -16,6 +16,7 @@
 
 
 #include "ngx_http_hotel_kafka_module.h"
+#include "hk_kafka.h"
 
 #include <sys/eventfd.h>
 
@@ -509,15 +510,7 @@ ngx_http_hotel_kafka_produce(ngx_str_t *topic, hk_record_t *rec,
      * A NULL list is no headers; a list is librdkafka's once accepted.
      */
 
-    hdrs = NULL;
-
-    if (p->schema_headers) {
-        hdrs = rd_kafka_headers_new(2);
-        rd_kafka_header_add(hdrs, HK_RECORD_HEADER_SCHEMA, -1,
-                            HK_RECORD_SCHEMA, -1);
-        rd_kafka_header_add(hdrs, HK_RECORD_HEADER_VERSION, -1,
-                            HK_RECORD_SCHEMA_VERSION, -1);
-    }
+    hdrs = p->schema_headers ? hk_kafka_schema_headers() : NULL;
 
     err = rd_kafka_producev(p->rk,
                             RD_KAFKA_V_RKT(rkt),

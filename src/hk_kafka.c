@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "hk_kafka.h"
+#include "hk_record.h"
 
 
 const hk_kafka_prop_t  hk_kafka_producer_defaults[] = {
@@ -65,4 +66,20 @@ hk_kafka_prop_is_secret(const char *name)
     }
 
     return 0;
+}
+
+
+rd_kafka_headers_t *
+hk_kafka_schema_headers(void)
+{
+    rd_kafka_headers_t  *hdrs;
+
+    hdrs = rd_kafka_headers_new(2);
+
+    rd_kafka_header_add(hdrs, HK_RECORD_HEADER_SCHEMA, -1,
+                        HK_RECORD_SCHEMA, -1);
+    rd_kafka_header_add(hdrs, HK_RECORD_HEADER_VERSION, -1,
+                        HK_RECORD_SCHEMA_VERSION, -1);
+
+    return hdrs;
 }

@@ -32,5 +32,12 @@ int hk_kafka_conf_set(rd_kafka_conf_t *conf, const char *name,
 /* 1 if the property's value must never be displayed */
 int hk_kafka_prop_is_secret(const char *name);
 
+/*
+ * A new list of the two headers that name a record's schema (see
+ * hk_record.h), for RD_KAFKA_V_HEADERS(): librdkafka owns it once
+ * producev accepts the record, the caller frees it otherwise.
+ */
+rd_kafka_headers_t *hk_kafka_schema_headers(void);
+
 
 #endif /* HK_KAFKA_H */

@@ -31,6 +31,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "hk_record.h"
 #include "ht_batch.h"
 #include "ht_consume.h"
 #include "ht_deadletter.h"
@@ -40,7 +41,6 @@
 #include "ht_store.h"
 
 
-#define HT_SCHEMA_NAME      "hotelsearch.v1.HotelSearchResult"
 #define HT_POLL_MS          100
 /* records taken per turn of the loop without waiting: the clocks, the
  * flush and the idle checks are per turn, not per record */
@@ -539,8 +539,8 @@ ht_consume_message(ht_consumer_t *c, rd_kafka_message_t *m, int64_t now,
     if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR
         && rd_kafka_header_get_last(hdrs, "schema", &schema, &size)
            == RD_KAFKA_RESP_ERR_NO_ERROR
-        && (size != sizeof(HT_SCHEMA_NAME) - 1
-            || memcmp(schema, HT_SCHEMA_NAME, size) != 0))
+        && (size != sizeof(HK_RECORD_SCHEMA) - 1
+            || memcmp(schema, HK_RECORD_SCHEMA, size) != 0))
     {
         ht_consume_reject(c, HT_REJECT_UNKNOWN_SCHEMA, m);
         return;
