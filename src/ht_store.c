@@ -69,10 +69,11 @@ ht_store_check_bucket(ht_store_t *s, int64_t bucket_s, char *err,
 
     /* the rows are sums per bucket: buckets of two sizes overlap, and no
      * report could tell them apart afterwards */
-    snprintf(err, errlen, "the database holds %lld-second buckets, not the "
-             "%lld of --bucket: mixing bucket sizes would corrupt the "
-             "aggregates; consume with --bucket %lld, or into another "
-             "database", (long long) stored, (long long) bucket_s,
+    snprintf(err, errlen, "the database holds %lld-second buckets, this "
+             "consumer makes %lld-second ones (--bucket, %d unless given): "
+             "mixing bucket sizes would corrupt the aggregates; consume "
+             "with --bucket %lld, or into another database",
+             (long long) stored, (long long) bucket_s, HT_BUCKET_SECONDS,
              (long long) stored);
 
     return HT_STORE_MISMATCH;

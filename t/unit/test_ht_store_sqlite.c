@@ -249,7 +249,8 @@ main(void)
     is_int(bucket, 3600, "old rows: hourly");
     is_int(ht_store_check_bucket(s, 60, err, sizeof(err)), HT_STORE_MISMATCH,
            "minute buckets refused on an hourly database");
-    ok(strstr(err, "holds 3600-second buckets, not the 60 of --bucket")
+    ok(strstr(err, "holds 3600-second buckets, this consumer makes "
+                   "60-second ones (--bucket, 3600 unless given)")
        != NULL, "the refusal says both sizes");
     ok(strstr(err, "would corrupt the aggregates") != NULL,
        "the refusal says why");
