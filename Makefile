@@ -22,25 +22,41 @@ CONSUMER    := $(BUILD)/hotel-trends
 CC          ?= cc
 PKGS        := rdkafka libprotobuf-c yajl sqlite3 libpq
 PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+pkg_libs     = $(shell pkg-config --libs $(1) 2>/dev/null) -lm -lpthread
 WARN        := -Wall -Wextra -Werror -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS      ?= -O2 -g
-ALL_CFLAGS  := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE $(SAN_FLAGS) \
-               -Isrc -I$(GEN) $(PKG_CFLAGS)
-LDLIBS      := $(PKG_LIBS) -lm -lpthread
+BASE_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE $(SAN_FLAGS) \
+               $(PKG_CFLAGS)
+LDLIBS      := $(call pkg_libs,$(PKGS))
 
+# The parts of src/, each a folder built into one static library; a
+# program names the libraries it uses and the linker takes from each only
+# the objects it needs.  Each part sees its own headers and those of the
+# parts below it, never those of a part beside it:
+#
+#   core      the record schema and its rules, decimals, UTF-8, Kafka
+#             configuration: shared by the module and the consumer
+#   extract   the JSON result-page extractor: the module's only
+#   consumer  hotel-trends
 PROTO       := proto/hotel_search_result.proto
 GEN_C       := $(GEN)/hotel_search_result.pb-c.c
-HK_SRCS     := $(GEN_C) $(wildcard src/hk_*.c)
-HT_SRCS     := $(wildcard src/ht_*.c)
-HK_OBJS     := $(patsubst %.c,$(BUILD)/obj/%.o,$(notdir $(HK_SRCS)))
-HT_OBJS     := $(patsubst %.c,$(BUILD)/obj/%.o,$(notdir $(HT_SRCS)))
+PARTS       := core extract consumer
+INC_core    := -Isrc/core -I$(GEN)
+INC_extract := -Isrc/extract $(INC_core)
+INC_consumer := -Isrc/consumer $(INC_core)
+SRCS_core   := $(wildcard src/core/*.c) $(GEN_C)
+SRCS_extract := $(wildcard src/extract/*.c)
+SRCS_consumer := $(filter-out src/consumer/hotel_trends.c,\
+                 $(wildcard src/consumer/*.c))
+objs         = $(patsubst %.c,$(BUILD)/obj/$(1)/%.o,$(notdir $(SRCS_$(1))))
+lib          = $(BUILD)/lib/libhk$(1).a
+LIB_core    := $(call lib,core)
+LIB_extract := $(call lib,extract)
+LIB_consumer := $(call lib,consumer)
 UNIT_SRCS   := $(wildcard t/unit/test_*.c)
 UNIT_BINS   := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 
-vpath %.c src $(GEN) t/unit
-
-.PHONY: all module consumer unit tools deps test demo bench clean
+.PHONY: all libs module consumer unit tools deps test demo bench clean
 
 all: module consumer
 
@@ -48,21 +64,41 @@ $(GEN_C): $(PROTO)
 	@mkdir -p $(GEN)
 	protoc-c --c_out=$(GEN) --proto_path=proto $(PROTO)
 
-$(BUILD)/obj/%.o: %.c $(GEN_C) $(wildcard src/*.h)
-	@mkdir -p $(BUILD)/obj
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+# one pattern rule and one library per part
+define part
+$(BUILD)/obj/$(1)/%.o: src/$(1)/%.c $(GEN_C) $(wildcard src/*/*.h)
+	@mkdir -p $$(@D)
+	$$(CC) $$(BASE_CFLAGS) $$(INC_$(1)) -c -o $$@ $$<
+
+$(LIB_$(1)): $(call objs,$(1))
+	@mkdir -p $$(@D)
+	rm -f $$@ && ar rcs $$@ $$^
+endef
+
+$(foreach p,$(PARTS),$(eval $(call part,$(p))))
+
+$(BUILD)/obj/core/%.o: $(GEN)/%.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(INC_core) -c -o $@ $<
+
+libs: $(foreach p,$(PARTS),$(LIB_$(p)))
 
 consumer: $(CONSUMER)
 
-$(CONSUMER): $(BUILD)/obj/hotel_trends.o $(HT_OBJS) $(HK_OBJS)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+$(CONSUMER): $(BUILD)/obj/consumer/hotel_trends.o $(LIB_consumer) $(LIB_core)
+	$(CC) $(BASE_CFLAGS) -o $@ $^ \
+	    $(call pkg_libs,rdkafka libprotobuf-c yajl sqlite3 libpq)
+
+# unit tests see every part and link what they use
+UNIT_INC    := -It/unit -Isrc/consumer -Isrc/extract $(INC_core)
+UNIT_LIBS   := $(LIB_consumer) $(LIB_extract) $(LIB_core)
 
 unit: $(UNIT_BINS)
 	prove --exec '' $(UNIT_BINS)
 
-$(BUILD)/unit/%: t/unit/%.c t/unit/tap.h $(HT_OBJS) $(HK_OBJS)
+$(BUILD)/unit/%: t/unit/%.c t/unit/tap.h $(UNIT_LIBS)
 	@mkdir -p $(BUILD)/unit
-	$(CC) $(ALL_CFLAGS) -It/unit -o $@ $< $(HT_OBJS) $(HK_OBJS) $(LDLIBS)
+	$(CC) $(BASE_CFLAGS) $(UNIT_INC) -o $@ $< $(UNIT_LIBS) $(LDLIBS)
 
 # test tools (t/tools/*.c): small programs the suites drive
 TOOLS       := $(patsubst t/tools/%.c,$(BUILD)/tools/%,$(wildcard t/tools/*.c))
@@ -71,10 +107,11 @@ tools: $(TOOLS)
 
 $(BUILD)/tools/%: t/tools/%.c
 	@mkdir -p $(BUILD)/tools
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
+	$(CC) $(BASE_CFLAGS) -o $@ $< $(LDLIBS)
 
 # configure must run again when a module source file comes or goes
-MODULE_SRCS := $(sort $(wildcard ngx_module/*.[ch] src/hk_*.[ch]))
+MODULE_SRCS := $(sort $(wildcard ngx_module/*.[ch] src/core/*.[ch] \
+                                 src/extract/*.[ch]))
 $(shell mkdir -p $(BUILD); echo '$(MODULE_SRCS)' | cmp -s - $(BUILD)/module-srcs \
     || echo '$(MODULE_SRCS)' > $(BUILD)/module-srcs)
 

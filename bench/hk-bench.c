@@ -1,6 +1,6 @@
 /*
  * hk-bench: the benchmarks' helper, built with the project's own record
- * encoder and JSON extractor (src/hk_*.c) and Debian's librdkafka.
+ * encoder and JSON extractor (src/core, src/extract) and Debian's librdkafka.
  *
  *   hk-bench produce -b BROKERS -t TOPIC -n N [-H HOTELS] [-r PER_SEC]
  *                    [-X name=value ...]

@@ -1,5 +1,6 @@
 /*
- * Exact decimal text <-> int64 micros.
+ * Exact decimal text to int64 micros (the inverse is in
+ * hk_decimal_format.c).
  *
  * The parser never builds a floating point value.  It splits the text into
  * a digit string, a decimal point position and an exponent, drops leading
@@ -10,10 +11,6 @@
  * than "1" and "0.000000000000000000000000000000001" is rejected without
  * any big-number arithmetic.
  */
-
-#include <inttypes.h>
-#include <stdio.h>
-#include <string.h>
 
 #include "hk_decimal.h"
 
@@ -186,40 +183,6 @@ hk_decimal_to_micros(const char *s, size_t len, int64_t *out)
     }
 
     return 0;
-}
-
-
-size_t
-hk_decimal_format_micros(int64_t micros, char *buf, size_t size)
-{
-    int       n;
-    char      tmp[HK_DECIMAL_FORMAT_LEN];
-    size_t    len;
-    uint64_t  mag;
-
-    mag = micros < 0 ? 0 - (uint64_t) micros : (uint64_t) micros;
-
-    n = snprintf(tmp, sizeof(tmp), "%s%" PRIu64 ".%06" PRIu64,
-                 micros < 0 ? "-" : "",
-                 mag / HK_DECIMAL_MICROS_PER_UNIT,
-                 mag % HK_DECIMAL_MICROS_PER_UNIT);
-
-    len = (size_t) n;
-
-    /* keep two decimals, as prices are usually read */
-    while (tmp[len - 1] == '0' && tmp[len - 3] != '.') {
-        len--;
-    }
-
-    tmp[len] = '\0';
-
-    if (size > 0) {
-        n = (int) (len < size ? len : size - 1);
-        memcpy(buf, tmp, (size_t) n);
-        buf[n] = '\0';
-    }
-
-    return len;
 }
 
 
