@@ -189,14 +189,14 @@ fuzz_conf(hk_extract_conf_t *conf, unsigned char sel)
 
 /* feeds doc split as described above; returns the final status */
 
-static hk_extract_status_t
+static hk_extract_rc_t
 fuzz_run(const hk_extract_conf_t *conf, const unsigned char *doc,
     size_t len, int whole, unsigned char split, fuzz_seen_t *seen,
     char *error, size_t error_size)
 {
     size_t               cut, step, n, peak, bound, max_token;
     hk_extract_t        *x;
-    hk_extract_status_t  st;
+    hk_extract_rc_t  st;
 
     memset(seen, 0, sizeof(fuzz_seen_t));
     seen->hash = 0xcbf29ce484222325ULL;
@@ -268,7 +268,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char                 e1[256], e2[256];
     fuzz_seen_t          s1, s2;
     hk_extract_conf_t    conf;
-    hk_extract_status_t  st1, st2;
+    hk_extract_rc_t  st1, st2;
 
     if (size < 2) {
         return 0;

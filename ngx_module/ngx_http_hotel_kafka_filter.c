@@ -20,12 +20,12 @@ static void ngx_http_hotel_kafka_feed(ngx_http_hotel_kafka_ctx_t *ctx,
     ngx_buf_t *b);
 static void ngx_http_hotel_kafka_finish(ngx_http_hotel_kafka_ctx_t *ctx);
 static void ngx_http_hotel_kafka_page_failed(ngx_http_hotel_kafka_ctx_t *ctx,
-    hk_extract_status_t status);
+    hk_extract_rc_t rc);
 static void ngx_http_hotel_kafka_result(void *data, const hk_result_t *res);
 static void ngx_http_hotel_kafka_skip(void *data, hk_skip_reason_t reason,
     uint32_t position);
 static void ngx_http_hotel_kafka_cleanup(void *data);
-static ngx_uint_t ngx_http_hotel_kafka_status_wanted(
+static ngx_uint_t ngx_http_hotel_kafka_code_wanted(
     ngx_http_hotel_kafka_loc_conf_t *hlcf, ngx_uint_t status);
 
 
@@ -67,10 +67,10 @@ ngx_http_hotel_kafka_header_filter(ngx_http_request_t *r)
     /* a status location inherits search_results but is no result page */
 
     if (!hlcf->search_results
-        || hlcf->status
+        || hlcf->status_format != NGX_HTTP_HOTEL_KAFKA_STATUS_OFF
         || r != r->main
         || r->header_only
-        || !ngx_http_hotel_kafka_status_wanted(hlcf, r->headers_out.status))
+        || !ngx_http_hotel_kafka_code_wanted(hlcf, r->headers_out.status))
     {
         return ngx_http_next_header_filter(r);
     }
@@ -162,7 +162,7 @@ ngx_http_hotel_kafka_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 static void
 ngx_http_hotel_kafka_feed(ngx_http_hotel_kafka_ctx_t *ctx, ngx_buf_t *b)
 {
-    hk_extract_status_t  status;
+    hk_extract_rc_t  rc;
 
     if (ngx_buf_special(b)) {
         return;
@@ -178,10 +178,10 @@ ngx_http_hotel_kafka_feed(ngx_http_hotel_kafka_ctx_t *ctx, ngx_buf_t *b)
         return;
     }
 
-    status = hk_extract_feed(ctx->extract, b->pos, b->last - b->pos);
+    rc = hk_extract_feed(ctx->extract, b->pos, b->last - b->pos);
 
-    if (status != HK_EXTRACT_OK) {
-        ngx_http_hotel_kafka_page_failed(ctx, status);
+    if (rc != HK_EXTRACT_OK) {
+        ngx_http_hotel_kafka_page_failed(ctx, rc);
     }
 }
 
@@ -189,17 +189,17 @@ ngx_http_hotel_kafka_feed(ngx_http_hotel_kafka_ctx_t *ctx, ngx_buf_t *b)
 static void
 ngx_http_hotel_kafka_finish(ngx_http_hotel_kafka_ctx_t *ctx)
 {
-    hk_extract_status_t            status;
+    hk_extract_rc_t                rc;
     ngx_http_hotel_kafka_stats_t  *stats;
 
     if (ctx->done) {
         return;
     }
 
-    status = hk_extract_finish(ctx->extract);
+    rc = hk_extract_finish(ctx->extract);
 
-    if (status != HK_EXTRACT_OK) {
-        ngx_http_hotel_kafka_page_failed(ctx, status);
+    if (rc != HK_EXTRACT_OK) {
+        ngx_http_hotel_kafka_page_failed(ctx, rc);
         return;
     }
 
@@ -223,11 +223,11 @@ ngx_http_hotel_kafka_finish(ngx_http_hotel_kafka_ctx_t *ctx)
 
 static void
 ngx_http_hotel_kafka_page_failed(ngx_http_hotel_kafka_ctx_t *ctx,
-    hk_extract_status_t status)
+    hk_extract_rc_t rc)
 {
     ngx_http_hotel_kafka_page_e  e;
 
-    switch (status) {
+    switch (rc) {
 
     case HK_EXTRACT_ERROR_DEPTH:
         e = NGX_HTTP_HOTEL_KAFKA_PAGE_DEPTH;
@@ -321,18 +321,18 @@ ngx_http_hotel_kafka_cleanup(void *data)
 /* hotel_kafka_status_codes, or any 2xx */
 
 static ngx_uint_t
-ngx_http_hotel_kafka_status_wanted(ngx_http_hotel_kafka_loc_conf_t *hlcf,
+ngx_http_hotel_kafka_code_wanted(ngx_http_hotel_kafka_loc_conf_t *hlcf,
     ngx_uint_t status)
 {
     ngx_uint_t   i, *code;
 
-    if (hlcf->status_codes == NULL) {
+    if (hlcf->page_codes == NULL) {
         return status >= NGX_HTTP_OK && status < NGX_HTTP_SPECIAL_RESPONSE;
     }
 
-    code = hlcf->status_codes->elts;
+    code = hlcf->page_codes->elts;
 
-    for (i = 0; i < hlcf->status_codes->nelts; i++) {
+    for (i = 0; i < hlcf->page_codes->nelts; i++) {
         if (code[i] == status) {
             return 1;
         }

@@ -25,7 +25,7 @@ static char *ngx_http_hotel_kafka_conf(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_hotel_kafka_add_prop(ngx_conf_t *cf,
     ngx_http_hotel_kafka_main_conf_t *hmcf, ngx_str_t *name,
     ngx_str_t *value);
-static char *ngx_http_hotel_kafka_status_codes(ngx_conf_t *cf,
+static char *ngx_http_hotel_kafka_codes(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_hotel_kafka_check_currency(ngx_conf_t *cf,
     void *post, void *data);
@@ -118,7 +118,7 @@ static ngx_command_t  ngx_http_hotel_kafka_commands[] = {
 
     { ngx_string("hotel_kafka_status_codes"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
-      ngx_http_hotel_kafka_status_codes,
+      ngx_http_hotel_kafka_codes,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -195,7 +195,6 @@ ngx_http_hotel_kafka_create_main_conf(ngx_conf_t *cf)
      */
 
     hmcf->flush_timeout = NGX_CONF_UNSET_MSEC;
-    hmcf->poll_interval = NGX_CONF_UNSET_MSEC;
     hmcf->schema_headers = NGX_CONF_UNSET;
     hmcf->request_id_index = NGX_ERROR;
 
@@ -209,7 +208,6 @@ ngx_http_hotel_kafka_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_http_hotel_kafka_main_conf_t *hmcf = conf;
 
     ngx_conf_init_msec_value(hmcf->flush_timeout, 5000);
-    ngx_conf_init_msec_value(hmcf->poll_interval, 1000);
     ngx_conf_init_value(hmcf->schema_headers, 1);
 
     return NGX_CONF_OK;
@@ -239,8 +237,8 @@ ngx_http_hotel_kafka_create_loc_conf(ngx_conf_t *cf)
      */
 
     hlcf->search_results = NGX_CONF_UNSET;
-    hlcf->status = NGX_CONF_UNSET_UINT;
-    hlcf->status_codes = NGX_CONF_UNSET_PTR;
+    hlcf->status_format = NGX_CONF_UNSET_UINT;
+    hlcf->page_codes = NGX_CONF_UNSET_PTR;
     hlcf->logs = NGX_CONF_UNSET_PTR;
 
     return hlcf;
@@ -258,8 +256,9 @@ ngx_http_hotel_kafka_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_http_hotel_kafka_main_conf_t  *hmcf;
 
     ngx_conf_merge_value(conf->search_results, prev->search_results, 0);
-    ngx_conf_merge_uint_value(conf->status, prev->status, 0);
-    ngx_conf_merge_ptr_value(conf->status_codes, prev->status_codes, NULL);
+    ngx_conf_merge_uint_value(conf->status_format, prev->status_format,
+                              NGX_HTTP_HOTEL_KAFKA_STATUS_OFF);
+    ngx_conf_merge_ptr_value(conf->page_codes, prev->page_codes, NULL);
     ngx_conf_merge_ptr_value(conf->logs, prev->logs, NULL);
     ngx_conf_merge_str_value(conf->topic, prev->topic, "hotel-data");
     ngx_conf_merge_str_value(conf->results_path, prev->results_path,
@@ -306,7 +305,7 @@ ngx_http_hotel_kafka_merge_loc_conf(ngx_conf_t *cf, void *parent,
 
 
 static char *
-ngx_http_hotel_kafka_status_codes(ngx_conf_t *cf, ngx_command_t *cmd,
+ngx_http_hotel_kafka_codes(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
 {
     ngx_http_hotel_kafka_loc_conf_t *hlcf = conf;
@@ -315,13 +314,13 @@ ngx_http_hotel_kafka_status_codes(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_str_t   *value;
     ngx_uint_t   i, *c;
 
-    if (hlcf->status_codes != NGX_CONF_UNSET_PTR) {
+    if (hlcf->page_codes != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
     }
 
-    hlcf->status_codes = ngx_array_create(cf->pool, cf->args->nelts - 1,
+    hlcf->page_codes = ngx_array_create(cf->pool, cf->args->nelts - 1,
                                           sizeof(ngx_uint_t));
-    if (hlcf->status_codes == NULL) {
+    if (hlcf->page_codes == NULL) {
         return NGX_CONF_ERROR;
     }
 
@@ -336,7 +335,7 @@ ngx_http_hotel_kafka_status_codes(ngx_conf_t *cf, ngx_command_t *cmd,
             return NGX_CONF_ERROR;
         }
 
-        c = ngx_array_push(hlcf->status_codes);
+        c = ngx_array_push(hlcf->page_codes);
         if (c == NULL) {
             return NGX_CONF_ERROR;
         }
@@ -549,7 +548,7 @@ ngx_http_hotel_kafka_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    if (!hmcf->used && !hmcf->status) {
+    if (!hmcf->used && !hmcf->status_used) {
         return NGX_OK;
     }
 

@@ -80,16 +80,16 @@ typedef struct {
 typedef struct {
     ngx_array_t                  *kafka_conf;     /* of ngx_keyval_t */
     ngx_msec_t                    flush_timeout;
-    ngx_msec_t                    poll_interval;
     ngx_flag_t                    schema_headers; /* on every record */
     ngx_shm_zone_t               *shm_zone;
     ngx_int_t                     request_id_index;
     ngx_flag_t                    used;           /* a producer is needed */
-    ngx_flag_t                    status;         /* the counters are shown */
+    ngx_flag_t                    status_used;    /* a location shows them */
     ngx_flag_t                    log;            /* hotel_kafka_log is used */
 } ngx_http_hotel_kafka_main_conf_t;
 
 
+#define NGX_HTTP_HOTEL_KAFKA_STATUS_OFF         0
 #define NGX_HTTP_HOTEL_KAFKA_STATUS_JSON        1
 #define NGX_HTTP_HOTEL_KAFKA_STATUS_PROMETHEUS  2
 
@@ -97,8 +97,8 @@ typedef struct {
 
 typedef struct {
     ngx_flag_t                    search_results;
-    ngx_uint_t                    status;
-    ngx_array_t                  *status_codes;   /* of ngx_uint_t */
+    ngx_uint_t                    status_format;  /* 0: no status page */
+    ngx_array_t                  *page_codes;     /* of ngx_uint_t */
     ngx_array_t                  *logs;           /* hotel_kafka_log */
     ngx_str_t                     topic;
     ngx_str_t                     results_path;

@@ -65,7 +65,6 @@ typedef struct {
     ngx_http_hotel_kafka_topic_t  topics[16];
     ngx_uint_t                    ntopics;
     ngx_msec_t                    flush_timeout;
-    ngx_msec_t                    poll_interval;
     ngx_flag_t                    schema_headers;
     ngx_uint_t                    slot;
     ngx_uint_t                    backlog;     /* deepest queue since empty */
@@ -77,6 +76,12 @@ typedef struct {
 
 
 #define NGX_HTTP_HOTEL_KAFKA_LOG_EVERY  10
+
+/*
+ * The safety-net poll, in ms: the eventfd wakes the worker for every
+ * report, so this only matters if the notification could not be set up.
+ */
+#define NGX_HTTP_HOTEL_KAFKA_POLL_EVERY  1000
 
 /* queued records past which a drained queue gives memory back */
 #define NGX_HTTP_HOTEL_KAFKA_TRIM_BACKLOG  10000
@@ -126,7 +131,6 @@ ngx_http_hotel_kafka_producer_start(ngx_cycle_t *cycle,
     ngx_memzero(p, sizeof(ngx_http_hotel_kafka_producer_t));
 
     p->flush_timeout = hmcf->flush_timeout;
-    p->poll_interval = hmcf->poll_interval;
     p->schema_headers = hmcf->schema_headers;
     p->slot = (ngx_uint_t) ngx_worker % NGX_HTTP_HOTEL_KAFKA_MAX_WORKERS;
 
@@ -201,10 +205,10 @@ ngx_http_hotel_kafka_create(ngx_cycle_t *cycle,
     if (ngx_http_hotel_kafka_notify_init(cycle, p) != NGX_OK) {
         ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
                       "hotel kafka: no event notification, polling every %M ms",
-                      p->poll_interval);
+                      NGX_HTTP_HOTEL_KAFKA_POLL_EVERY);
     }
 
-    ngx_add_timer(&p->poll_timer, p->poll_interval);
+    ngx_add_timer(&p->poll_timer, NGX_HTTP_HOTEL_KAFKA_POLL_EVERY);
 
     ngx_log_error(NGX_LOG_INFO, cycle->log, 0,
                   "hotel kafka: producer started (librdkafka %s)",
@@ -314,7 +318,7 @@ ngx_http_hotel_kafka_poll_handler(ngx_event_t *ev)
     ngx_http_hotel_kafka_poll(p);
 
     if (!ngx_exiting) {
-        ngx_add_timer(ev, p->poll_interval);
+        ngx_add_timer(ev, NGX_HTTP_HOTEL_KAFKA_POLL_EVERY);
     }
 }
 

@@ -13,12 +13,6 @@
 #include "ngx_http_hotel_kafka_module.h"
 
 
-typedef struct {
-    ngx_atomic_uint_t            *value;
-    const char                   *label;
-} ngx_http_hotel_kafka_labelled_t;
-
-
 static ngx_int_t ngx_http_hotel_kafka_status_handler(ngx_http_request_t *r);
 static u_char *ngx_http_hotel_kafka_status_json(u_char *p, u_char *last,
     ngx_http_hotel_kafka_stats_t *st);
@@ -49,17 +43,17 @@ ngx_http_hotel_kafka_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_core_loc_conf_t          *clcf;
     ngx_http_hotel_kafka_main_conf_t  *hmcf;
 
-    if (hlcf->status != NGX_CONF_UNSET_UINT) {
+    if (hlcf->status_format != NGX_CONF_UNSET_UINT) {
         return "is duplicate";
     }
 
-    hlcf->status = NGX_HTTP_HOTEL_KAFKA_STATUS_JSON;
+    hlcf->status_format = NGX_HTTP_HOTEL_KAFKA_STATUS_JSON;
 
     if (cf->args->nelts == 2) {
         value = cf->args->elts;
 
         if (ngx_strcmp(value[1].data, "prometheus") == 0) {
-            hlcf->status = NGX_HTTP_HOTEL_KAFKA_STATUS_PROMETHEUS;
+            hlcf->status_format = NGX_HTTP_HOTEL_KAFKA_STATUS_PROMETHEUS;
 
         } else if (ngx_strcmp(value[1].data, "json") != 0) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -69,7 +63,7 @@ ngx_http_hotel_kafka_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_hotel_kafka_module);
-    hmcf->status = 1;
+    hmcf->status_used = 1;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_hotel_kafka_status_handler;
@@ -105,7 +99,7 @@ ngx_http_hotel_kafka_status_handler(ngx_http_request_t *r)
 
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hotel_kafka_module);
 
-    prometheus = (hlcf->status == NGX_HTTP_HOTEL_KAFKA_STATUS_PROMETHEUS);
+    prometheus = (hlcf->status_format == NGX_HTTP_HOTEL_KAFKA_STATUS_PROMETHEUS);
 
     if (ngx_http_arg(r, (u_char *) "format", 6, &format) == NGX_OK) {
         if (format.len == 10

@@ -1,8 +1,7 @@
 /*
  * librdkafka configuration shared by the nginx module and the consumer:
  * the producer defaults a user-facing path wants, property checking with
- * librdkafka's own messages, and which properties hold secrets that must
- * never be shown in logs or status output.
+ * librdkafka's own messages, and the schema headers.
  */
 
 #ifndef HK_KAFKA_H
@@ -28,9 +27,6 @@ extern const hk_kafka_prop_t  hk_kafka_producer_defaults[];
  */
 int hk_kafka_conf_set(rd_kafka_conf_t *conf, const char *name,
     const char *value, char *err, size_t err_size);
-
-/* 1 if the property's value must never be displayed */
-int hk_kafka_prop_is_secret(const char *name);
 
 /*
  * A new list of the two headers that name a record's schema (see

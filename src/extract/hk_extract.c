@@ -108,7 +108,7 @@ struct hk_extract_s {
     hk_extract_handlers_t   handlers;
     void                   *data;
 
-    hk_extract_status_t     status;
+    hk_extract_rc_t         rc;
     int                     finished;
     char                    error[HK_EXTRACT_ERROR_LEN];
 
@@ -151,7 +151,7 @@ struct hk_extract_s {
 
 static int hk_extract_parse_path(hk_extract_path_t *path, const char *s,
     char **names);
-static void hk_extract_set_error(hk_extract_t *x, hk_extract_status_t status,
+static void hk_extract_set_error(hk_extract_t *x, hk_extract_rc_t rc,
     const char *fmt, ...);
 static void hk_extract_set_yajl_error(hk_extract_t *x, uint64_t at);
 
@@ -214,7 +214,7 @@ static const char  *hk_skip_reason_names[] = {
 };
 
 
-static const char  *hk_extract_status_names[] = {
+static const char  *hk_extract_rc_names[] = {
     "ok",
     "syntax",
     "depth",
@@ -236,13 +236,13 @@ hk_skip_reason_name(hk_skip_reason_t reason)
 
 
 const char *
-hk_extract_status_name(hk_extract_status_t status)
+hk_extract_rc_name(hk_extract_rc_t rc)
 {
-    if ((unsigned) status >= HK_EXTRACT_NSTATUSES) {
+    if ((unsigned) rc >= HK_EXTRACT_NRCS) {
         return "unknown";
     }
 
-    return hk_extract_status_names[status];
+    return hk_extract_rc_names[rc];
 }
 
 
@@ -415,14 +415,14 @@ hk_extract_create(const hk_extract_conf_t *conf,
 }
 
 
-hk_extract_status_t
+hk_extract_rc_t
 hk_extract_feed(hk_extract_t *x, const unsigned char *buf, size_t len)
 {
     size_t       n;
-    yajl_status  rc;
+    yajl_status  ys;
 
-    if (x->status != HK_EXTRACT_OK) {
-        return x->status;
+    if (x->rc != HK_EXTRACT_OK) {
+        return x->rc;
     }
 
     while (len > 0) {
@@ -430,16 +430,16 @@ hk_extract_feed(hk_extract_t *x, const unsigned char *buf, size_t len)
 
         x->event = 0;
 
-        rc = yajl_parse(x->yajl, buf, n);
+        ys = yajl_parse(x->yajl, buf, n);
 
-        if (rc != yajl_status_ok) {
-            if (x->status == HK_EXTRACT_OK) {
+        if (ys != yajl_status_ok) {
+            if (x->rc == HK_EXTRACT_OK) {
                 /* yajl's own error, not a callback that stopped it */
                 hk_extract_set_yajl_error(x,
                     x->offset + yajl_get_bytes_consumed(x->yajl));
             }
 
-            return x->status;
+            return x->rc;
         }
 
         /*
@@ -462,7 +462,7 @@ hk_extract_feed(hk_extract_t *x, const unsigned char *buf, size_t len)
                                  "JSON token longer than %zu bytes "
                                  "before byte %llu", x->max_token,
                                  (unsigned long long) x->offset);
-            return x->status;
+            return x->rc;
         }
 
         buf += n;
@@ -473,25 +473,25 @@ hk_extract_feed(hk_extract_t *x, const unsigned char *buf, size_t len)
 }
 
 
-hk_extract_status_t
+hk_extract_rc_t
 hk_extract_finish(hk_extract_t *x)
 {
-    yajl_status  rc;
+    yajl_status  ys;
 
-    if (x->status != HK_EXTRACT_OK || x->finished) {
-        return x->status;
+    if (x->rc != HK_EXTRACT_OK || x->finished) {
+        return x->rc;
     }
 
     x->finished = 1;
 
-    rc = yajl_complete_parse(x->yajl);
+    ys = yajl_complete_parse(x->yajl);
 
-    if (rc != yajl_status_ok) {
-        if (x->status == HK_EXTRACT_OK) {
+    if (ys != yajl_status_ok) {
+        if (x->rc == HK_EXTRACT_OK) {
             hk_extract_set_yajl_error(x, x->offset);
         }
 
-        return x->status;
+        return x->rc;
     }
 
     if (x->phase == HK_PHASE_SEARCH) {
@@ -501,7 +501,7 @@ hk_extract_finish(hk_extract_t *x)
                              : "results_path not found");
     }
 
-    return x->status;
+    return x->rc;
 }
 
 
@@ -509,13 +509,6 @@ const char *
 hk_extract_error(hk_extract_t *x)
 {
     return x->error;
-}
-
-
-size_t
-hk_extract_bytes(hk_extract_t *x)
-{
-    return x->bytes;
 }
 
 
@@ -593,12 +586,12 @@ hk_extract_parse_path(hk_extract_path_t *path, const char *s, char **names)
 
 
 static void
-hk_extract_set_error(hk_extract_t *x, hk_extract_status_t status,
+hk_extract_set_error(hk_extract_t *x, hk_extract_rc_t rc,
     const char *fmt, ...)
 {
     va_list  args;
 
-    x->status = status;
+    x->rc = rc;
 
     va_start(args, fmt);
     vsnprintf(x->error, sizeof(x->error), fmt, args);

@@ -55,11 +55,11 @@
  *
  * Errors
  *
- *   Any error stops extraction for good: the status is sticky, further
+ *   Any error stops extraction for good: the return code is sticky, further
  *   feeds and finish() return it at once without parsing.  Results
  *   already reported stay reported (they were on the page).  The rest of
  *   the document after the results array is still parsed, so a syntax
- *   error there is still an error status to count, even though every
+ *   error there is still an error to count, even though every
  *   result has been delivered.
  *
  * Memory
@@ -145,8 +145,8 @@ typedef enum {
                                     /* failed; yajl cannot report a */
                                     /* failed allocation, so feed never */
                                     /* returns it */
-    HK_EXTRACT_NSTATUSES
-} hk_extract_status_t;
+    HK_EXTRACT_NRCS
+} hk_extract_rc_t;
 
 
 typedef struct {
@@ -164,7 +164,7 @@ typedef struct hk_extract_s  hk_extract_t;
 const char *hk_skip_reason_name(hk_skip_reason_t reason);
 
 /* "ok", "syntax", "depth", "token", "no_results", "nomem": the same */
-const char *hk_extract_status_name(hk_extract_status_t status);
+const char *hk_extract_rc_name(hk_extract_rc_t rc);
 
 /*
  * NULL if conf is usable, else a static message saying what is wrong
@@ -186,27 +186,29 @@ hk_extract_t *hk_extract_create(const hk_extract_conf_t *conf,
  * one byte at a time), calling the handlers for each element of the
  * results array that closes in them.  buf is not kept.
  */
-hk_extract_status_t hk_extract_feed(hk_extract_t *x, const unsigned char *buf,
+hk_extract_rc_t hk_extract_feed(hk_extract_t *x, const unsigned char *buf,
     size_t len);
 
 /*
  * The document is complete: a truncated one is HK_EXTRACT_ERROR_SYNTAX,
  * one without a results array HK_EXTRACT_ERROR_NO_RESULTS.  May be called
- * again; it returns the same status.
+ * again; it returns the same code.
  */
-hk_extract_status_t hk_extract_finish(hk_extract_t *x);
+hk_extract_rc_t hk_extract_finish(hk_extract_t *x);
 
 /*
- * A short reason for the current status, "invalid JSON near byte 123:
+ * A short reason for the current code, "invalid JSON near byte 123:
  * lexical error: invalid char in json text", without document content,
- * so safe for logs; "" when the status is OK.  The offset of a syntax
+ * so safe for logs; "" when the code is OK.  The offset of a syntax
  * error found by yajl is approximate (it may depend on the chunking);
  * the others are exact.  Owned by x, valid until the next call on x.
  */
 const char *hk_extract_error(hk_extract_t *x);
 
-/* bytes allocated now, and at most so far, by this extractor and its yajl */
-size_t hk_extract_bytes(hk_extract_t *x);
+/*
+ * The most bytes this extractor and its yajl have held at once: what the
+ * memory bound above is tested against.
+ */
 size_t hk_extract_peak_bytes(hk_extract_t *x);
 
 /* frees x and everything it holds; NULL is a no-op */

@@ -159,13 +159,13 @@ collect_free(collect_t *c)
  * status of the first failing call.
  */
 
-static hk_extract_status_t
+static hk_extract_rc_t
 run(const hk_extract_conf_t *conf, const char *doc, size_t len, size_t chunk,
     collect_t *c, size_t *peak)
 {
     size_t               n;
     hk_extract_t        *x;
-    hk_extract_status_t  st;
+    hk_extract_rc_t  st;
 
     x = hk_extract_create(conf, &handlers, c);
     if (x == NULL) {
@@ -201,12 +201,12 @@ run(const hk_extract_conf_t *conf, const char *doc, size_t len, size_t chunk,
 
 /* doc fed as two chunks, split at byte k */
 
-static hk_extract_status_t
+static hk_extract_rc_t
 run_split(const hk_extract_conf_t *conf, const char *doc, size_t len,
     size_t k, collect_t *c)
 {
     hk_extract_t        *x;
-    hk_extract_status_t  st;
+    hk_extract_rc_t  st;
 
     x = hk_extract_create(conf, &handlers, c);
     if (x == NULL) {
@@ -233,10 +233,10 @@ run_split(const hk_extract_conf_t *conf, const char *doc, size_t len,
 
 static void
 expect(const hk_extract_conf_t *conf, const char *doc,
-    hk_extract_status_t want_status, const char *want_log, const char *name)
+    hk_extract_rc_t want_status, const char *want_log, const char *name)
 {
     collect_t            c, c1;
-    hk_extract_status_t  st, st1;
+    hk_extract_rc_t  st, st1;
 
     collect_init(&c);
     collect_init(&c1);
@@ -248,8 +248,8 @@ expect(const hk_extract_conf_t *conf, const char *doc,
             && !c.broken, name))
     {
         printf("#   status %s, want %s\n#   log:\n%s#   want:\n%s",
-               hk_extract_status_name(st),
-               hk_extract_status_name(want_status), c.log, want_log);
+               hk_extract_rc_name(st),
+               hk_extract_rc_name(want_status), c.log, want_log);
     }
 
     if (st1 != st || strcmp(c1.log, c.log) != 0) {
@@ -428,7 +428,7 @@ test_page(void)
     size_t               len, k, peak;
     collect_t            whole, c;
     hk_extract_conf_t    conf;
-    hk_extract_status_t  st;
+    hk_extract_rc_t  st;
 
     len = strlen(page);
 
@@ -490,7 +490,7 @@ test_page(void)
 
         if (st != HK_EXTRACT_ERROR_SYNTAX) {
             printf("# prefix of %zu bytes: %s\n", k,
-                   hk_extract_status_name(st));
+                   hk_extract_rc_name(st));
             same = 0;
         }
 
@@ -719,7 +719,7 @@ test_documents(void)
     collect_t          c;
     hk_extract_t      *x;
     hk_extract_conf_t  conf;
-    hk_extract_status_t  st;
+    hk_extract_rc_t  st;
 
     static const char  ok_tail[] = "{\"results\": [{\"hotel_id\": \"a\", "
                                    "\"rate\": 1, \"currency\": \"EUR\"}]}";
@@ -848,7 +848,7 @@ test_documents(void)
     is_str(hk_skip_reason_name(HK_SKIP_NOT_OBJECT), "not_object",
            "  not_object");
     is_str(hk_skip_reason_name(HK_SKIP_NREASONS), "unknown", "  unknown");
-    is_str(hk_extract_status_name(HK_EXTRACT_ERROR_NO_RESULTS), "no_results",
+    is_str(hk_extract_rc_name(HK_EXTRACT_ERROR_NO_RESULTS), "no_results",
            "status names");
 
     for (i = 0; i < HK_SKIP_NREASONS; i++) {
@@ -903,7 +903,7 @@ test_depth(void)
     collect_t            c;
     hk_extract_t        *x;
     hk_extract_conf_t    conf;
-    hk_extract_status_t  st;
+    hk_extract_rc_t  st;
 
     memset(buf, '[', sizeof(buf));
 
@@ -969,7 +969,7 @@ test_token(const char *head, char fill, const char *what)
     char                 name[128];
     size_t               peak, total;
     hk_extract_t        *x;
-    hk_extract_status_t  st;
+    hk_extract_rc_t  st;
     static char          buf[16384];
 
     memset(buf, fill, sizeof(buf));
@@ -1002,7 +1002,7 @@ test_tokens(void)
     size_t               len, peak;
     collect_t            c, c1;
     hk_extract_conf_t    conf;
-    hk_extract_status_t  st;
+    hk_extract_rc_t  st;
     gen_t                g;
     static char          doc[300000];
 
@@ -1080,7 +1080,7 @@ test_big(uint64_t count, size_t pad, size_t chunk, const char *what)
     uint64_t             total;
     collect_t            c;
     hk_extract_t        *x;
-    hk_extract_status_t  st;
+    hk_extract_rc_t  st;
     gen_t               *g;
     static char          buf[65536];
 
