@@ -441,7 +441,6 @@ cmd_micro(void)
     xc.currency_field = "price.currency";
     xc.max_depth = HK_EXTRACT_DEFAULT_MAX_DEPTH;
     xc.max_token = HK_EXTRACT_DEFAULT_MAX_TOKEN;
-    xc.max_id_len = HK_EXTRACT_DEFAULT_MAX_ID_LEN;
 
     memset(&m, 0, sizeof(m));
     m.rk = make_producer();

@@ -8,7 +8,7 @@
  *
  *   - the handlers' invariants: positions 0, 1, 2, ... with no gap, rate
  *     > 0, currency three upper case letters, id non-empty, within
- *     max_id_len, valid UTF-8 without control characters;
+ *     HK_RECORD_MAX_ID, valid UTF-8 without control characters;
  *   - the status is sticky: one more feed and finish return it again;
  *   - memory stays under its bound (about 2 * max_token + slices);
  *   - with the default limits (no token can reach 64 KiB in a fuzz
@@ -29,7 +29,6 @@
 typedef struct {
     int64_t   next_position;
     uint64_t  hash;
-    size_t    max_id_len;
 } fuzz_seen_t;
 
 
@@ -115,7 +114,7 @@ fuzz_result(void *data, const hk_result_t *r)
         abort();
     }
 
-    if (r->hotel_id_len == 0 || r->hotel_id_len > s->max_id_len
+    if (r->hotel_id_len == 0 || r->hotel_id_len > HK_RECORD_MAX_ID
         || !fuzz_utf8_ok((const unsigned char *) r->hotel_id,
                          r->hotel_id_len))
     {
@@ -178,7 +177,6 @@ fuzz_conf(hk_extract_conf_t *conf, unsigned char sel)
     if (sel & 16) {
         conf->max_depth = 8;
         conf->max_token = 32;
-        conf->max_id_len = 4;
     }
 
     if (sel & 32) {
@@ -200,8 +198,6 @@ fuzz_run(const hk_extract_conf_t *conf, const unsigned char *doc,
 
     memset(seen, 0, sizeof(fuzz_seen_t));
     seen->hash = 0xcbf29ce484222325ULL;
-    seen->max_id_len = conf->max_id_len ? conf->max_id_len
-                                        : HK_EXTRACT_DEFAULT_MAX_ID_LEN;
 
     x = hk_extract_create(conf, &fuzz_handlers, seen);
     if (x == NULL) {

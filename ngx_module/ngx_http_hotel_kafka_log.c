@@ -10,7 +10,6 @@
 
 #include "ngx_http_hotel_kafka_module.h"
 #include "hk_decimal.h"
-#include "hk_utf8.h"
 
 
 typedef struct {
@@ -23,10 +22,15 @@ typedef struct {
 } ngx_http_hotel_kafka_log_t;
 
 
+static ngx_int_t ngx_http_hotel_kafka_log_param(ngx_conf_t *cf,
+    ngx_http_hotel_kafka_log_t *log, ngx_str_t *param);
 static ngx_int_t ngx_http_hotel_kafka_log_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hotel_kafka_log_one(ngx_http_request_t *r,
     ngx_http_hotel_kafka_loc_conf_t *hlcf, ngx_http_hotel_kafka_log_t *log,
     ngx_str_t *search_id);
+static ngx_int_t ngx_http_hotel_kafka_log_fields(ngx_http_request_t *r,
+    ngx_http_hotel_kafka_loc_conf_t *hlcf, ngx_http_hotel_kafka_log_t *log,
+    hk_record_t *rec, char *currency, hk_skip_reason_t *reason);
 static ngx_int_t ngx_http_hotel_kafka_log_value(ngx_http_request_t *r,
     ngx_http_complex_value_t *cv, ngx_str_t *value);
 static ngx_int_t ngx_http_hotel_kafka_log_position(ngx_str_t *value);
@@ -37,19 +41,18 @@ ngx_http_hotel_kafka_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_hotel_kafka_loc_conf_t *hlcf = conf;
 
-    ngx_str_t                          *value, s;
-    ngx_uint_t                          i;
-    ngx_http_complex_value_t          **cv;
-    ngx_http_hotel_kafka_log_t         *log;
-    ngx_http_compile_complex_value_t    ccv;
-    ngx_http_hotel_kafka_main_conf_t   *hmcf;
+    ngx_str_t                         *value;
+    ngx_uint_t                         i;
+    ngx_http_hotel_kafka_log_t        *log;
+    ngx_http_hotel_kafka_main_conf_t  *hmcf;
 
     value = cf->args->elts;
 
     if (ngx_strcmp(value[1].data, "off") == 0) {
         if (cf->args->nelts != 2) {
-            i = 2;
-            goto invalid;
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[2]);
+            return NGX_CONF_ERROR;
         }
 
         if (hlcf->logs != NGX_CONF_UNSET_PTR) {
@@ -80,73 +83,8 @@ ngx_http_hotel_kafka_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_memzero(log, sizeof(ngx_http_hotel_kafka_log_t));
 
     for (i = 1; i < cf->args->nelts; i++) {
-
-        if (ngx_strncmp(value[i].data, "topic=", 6) == 0) {
-
-            /* a second "topic=" is as wrong as a second "id=" */
-
-            if (log->topic.data != NULL || value[i].len == 6) {
-                goto invalid;
-            }
-
-            log->topic.data = value[i].data + 6;
-            log->topic.len = value[i].len - 6;
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "id=", 3) == 0) {
-            cv = &log->id;
-            s.data = value[i].data + 3;
-
-        } else if (ngx_strncmp(value[i].data, "rate=", 5) == 0) {
-            cv = &log->rate;
-            s.data = value[i].data + 5;
-
-        } else if (ngx_strncmp(value[i].data, "currency=", 9) == 0) {
-            cv = &log->currency;
-            s.data = value[i].data + 9;
-
-        } else if (ngx_strncmp(value[i].data, "position=", 9) == 0) {
-            cv = &log->position;
-            s.data = value[i].data + 9;
-
-        } else if (ngx_strncmp(value[i].data, "if=", 3) == 0) {
-            cv = &log->filter;
-            s.data = value[i].data + 3;
-
-        } else {
-            goto invalid;
-        }
-
-        s.len = value[i].data + value[i].len - s.data;
-
-        if (*cv != NULL || s.len == 0) {
-            goto invalid;
-        }
-
-        *cv = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
-        if (*cv == NULL) {
+        if (ngx_http_hotel_kafka_log_param(cf, log, &value[i]) != NGX_OK) {
             return NGX_CONF_ERROR;
-        }
-
-        ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
-
-        ccv.cf = cf;
-        ccv.value = &s;
-        ccv.complex_value = *cv;
-
-        if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
-            return NGX_CONF_ERROR;
-        }
-
-        /* a constant position is checked now, a variable one per request */
-
-        if (cv == &log->position
-            && (*cv)->lengths == NULL
-            && ngx_http_hotel_kafka_log_position(&s) == NGX_ERROR)
-        {
-            goto invalid;
         }
     }
 
@@ -162,13 +100,104 @@ ngx_http_hotel_kafka_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     hmcf->log = 1;
 
     return NGX_CONF_OK;
+}
+
+
+/* one "name=value" of the directive, each name at most once */
+
+static ngx_int_t
+ngx_http_hotel_kafka_log_param(ngx_conf_t *cf,
+    ngx_http_hotel_kafka_log_t *log, ngx_str_t *param)
+{
+    ngx_str_t                          s;
+    ngx_uint_t                         i;
+    ngx_http_complex_value_t         **cv;
+    ngx_http_compile_complex_value_t   ccv;
+
+    static struct {
+        ngx_str_t                      name;
+        size_t                         offset;
+    }  params[] = {
+        { ngx_string("id="),
+          offsetof(ngx_http_hotel_kafka_log_t, id) },
+        { ngx_string("rate="),
+          offsetof(ngx_http_hotel_kafka_log_t, rate) },
+        { ngx_string("currency="),
+          offsetof(ngx_http_hotel_kafka_log_t, currency) },
+        { ngx_string("position="),
+          offsetof(ngx_http_hotel_kafka_log_t, position) },
+        { ngx_string("if="),
+          offsetof(ngx_http_hotel_kafka_log_t, filter) },
+        { ngx_null_string, 0 }
+    };
+
+    if (ngx_strncmp(param->data, "topic=", 6) == 0) {
+
+        /* a constant: topics are known before the workers start */
+
+        if (log->topic.data != NULL || param->len == 6) {
+            goto invalid;
+        }
+
+        log->topic.data = param->data + 6;
+        log->topic.len = param->len - 6;
+
+        return NGX_OK;
+    }
+
+    for (i = 0; params[i].name.len; i++) {
+        if (ngx_strncmp(param->data, params[i].name.data, params[i].name.len)
+            == 0)
+        {
+            break;
+        }
+    }
+
+    if (params[i].name.len == 0) {
+        goto invalid;
+    }
+
+    cv = (ngx_http_complex_value_t **) ((char *) log + params[i].offset);
+
+    s.data = param->data + params[i].name.len;
+    s.len = param->len - params[i].name.len;
+
+    if (*cv != NULL || s.len == 0) {
+        goto invalid;
+    }
+
+    *cv = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (*cv == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &s;
+    ccv.complex_value = *cv;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* a constant position is checked now, a variable one per request */
+
+    if (cv == &log->position
+        && (*cv)->lengths == NULL
+        && ngx_http_hotel_kafka_log_position(&s) == NGX_ERROR)
+    {
+        goto invalid;
+    }
+
+    return NGX_OK;
 
 invalid:
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid parameter \"%V\"", &value[i]);
+                       "invalid parameter \"%V\"", param);
 
-    return NGX_CONF_ERROR;
+    return NGX_ERROR;
 }
 
 
@@ -232,11 +261,9 @@ ngx_http_hotel_kafka_log_one(ngx_http_request_t *r,
     ngx_http_hotel_kafka_loc_conf_t *hlcf, ngx_http_hotel_kafka_log_t *log,
     ngx_str_t *search_id)
 {
-    u_char             currency[4];
-    int64_t            micros;
-    ngx_int_t          position;
+    char               currency[HK_RECORD_CURRENCY_LEN + 1];
+    ngx_int_t          rc;
     ngx_str_t          val, *topic;
-    ngx_uint_t         i;
     ngx_time_t        *tp;
     hk_record_t        rec;
     hk_skip_reason_t   reason;
@@ -253,113 +280,20 @@ ngx_http_hotel_kafka_log_one(ngx_http_request_t *r,
 
     ngx_memzero(&rec, sizeof(hk_record_t));
 
-    if (ngx_http_hotel_kafka_log_value(r, log->id, &val) != NGX_OK) {
-        return NGX_ERROR;
+    rc = ngx_http_hotel_kafka_log_fields(r, hlcf, log, &rec, currency,
+                                         &reason);
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_hotel_kafka_count_skip(reason);
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "hotel kafka: no record from variables: %s",
+                       hk_skip_reason_name(reason));
     }
 
-    if (val.len == 0) {
-        reason = HK_SKIP_NO_ID;
-        goto skip;
+    if (rc != NGX_OK) {
+        return rc;
     }
-
-    /*
-     * The rule for an id on a page (see hk_extract.h): a variable can
-     * hold any byte, and one id that is not UTF-8 would make the whole
-     * topic unreadable to protoc and other languages' decoders.
-     */
-
-    if (val.len > HK_RECORD_MAX_ID
-        || !hk_utf8_valid(val.data, val.len)
-        || hk_utf8_has_control(val.data, val.len))
-    {
-        reason = HK_SKIP_BAD_ID;
-        goto skip;
-    }
-
-    rec.hotel_id = (char *) val.data;
-    rec.hotel_id_len = val.len;
-
-    if (ngx_http_hotel_kafka_log_value(r, log->rate, &val) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    if (val.len == 0) {
-        reason = HK_SKIP_NO_RATE;
-        goto skip;
-    }
-
-    if (hk_decimal_to_micros((char *) val.data, val.len, &micros) != 0) {
-        reason = HK_SKIP_BAD_RATE;
-        goto skip;
-    }
-
-    if (micros <= 0) {
-        reason = HK_SKIP_NEGATIVE_RATE;
-        goto skip;
-    }
-
-    rec.rate_micros = micros;
-
-    ngx_str_null(&val);
-
-    if (log->currency) {
-        if (ngx_http_hotel_kafka_log_value(r, log->currency, &val) != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    if (val.len == 0) {
-        val = hlcf->default_currency;
-    }
-
-    if (val.len == 0) {
-        reason = HK_SKIP_NO_CURRENCY;
-        goto skip;
-    }
-
-    if (val.len != 3) {
-        reason = HK_SKIP_BAD_CURRENCY;
-        goto skip;
-    }
-
-    for (i = 0; i < 3; i++) {
-        currency[i] = ngx_toupper(val.data[i]);
-
-        if (currency[i] < 'A' || currency[i] > 'Z') {
-            reason = HK_SKIP_BAD_CURRENCY;
-            goto skip;
-        }
-    }
-
-    currency[3] = '\0';
-    rec.currency = (char *) currency;
-
-    position = 0;
-
-    if (log->position) {
-        if (ngx_http_hotel_kafka_log_value(r, log->position, &val) != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        /*
-         * The position is informational: a value that is not one (an
-         * empty variable, a header with junk) gives 0, and the record
-         * with its hotel and rate is still produced.
-         */
-
-        position = ngx_http_hotel_kafka_log_position(&val);
-
-        if (position == NGX_ERROR) {
-            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                           "hotel kafka: position \"%V\" is not one, 0 "
-                           "recorded", &val);
-            position = 0;
-        }
-    }
-
-    rec.position = (uint32_t) position;
 
     tp = ngx_timeofday();
     rec.search_time_ms = (int64_t) tp->sec * 1000 + tp->msec;
@@ -369,16 +303,112 @@ ngx_http_hotel_kafka_log_one(ngx_http_request_t *r,
     topic = log->topic.len ? &log->topic : &hlcf->topic;
 
     return ngx_http_hotel_kafka_produce(topic, &rec, r->connection->log);
+}
 
-skip:
 
-    ngx_http_hotel_kafka_count_skip(reason);
+/*
+ * Fills rec from the directive's values under the record's rules
+ * (hk_record.h), the same a page's results meet: NGX_DECLINED with the
+ * reason when there is no record to make.  currency holds rec's code.
+ */
 
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "hotel kafka: no record from variables: %s",
-                   hk_skip_reason_name(reason));
+static ngx_int_t
+ngx_http_hotel_kafka_log_fields(ngx_http_request_t *r,
+    ngx_http_hotel_kafka_loc_conf_t *hlcf, ngx_http_hotel_kafka_log_t *log,
+    hk_record_t *rec, char *currency, hk_skip_reason_t *reason)
+{
+    int64_t    micros;
+    ngx_int_t  position;
+    ngx_str_t  val;
 
-    return NGX_DECLINED;
+    if (ngx_http_hotel_kafka_log_value(r, log->id, &val) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (val.len == 0) {
+        *reason = HK_SKIP_NO_ID;
+        return NGX_DECLINED;
+    }
+
+    if (!hk_record_id_valid((char *) val.data, val.len)) {
+        *reason = HK_SKIP_BAD_ID;
+        return NGX_DECLINED;
+    }
+
+    rec->hotel_id = (char *) val.data;
+    rec->hotel_id_len = val.len;
+
+    if (ngx_http_hotel_kafka_log_value(r, log->rate, &val) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (val.len == 0) {
+        *reason = HK_SKIP_NO_RATE;
+        return NGX_DECLINED;
+    }
+
+    if (hk_decimal_to_micros((char *) val.data, val.len, &micros) != 0) {
+        *reason = HK_SKIP_BAD_RATE;
+        return NGX_DECLINED;
+    }
+
+    if (!hk_record_rate_valid(micros)) {
+        *reason = HK_SKIP_NEGATIVE_RATE;
+        return NGX_DECLINED;
+    }
+
+    rec->rate_micros = micros;
+
+    ngx_str_null(&val);
+
+    if (log->currency
+        && ngx_http_hotel_kafka_log_value(r, log->currency, &val) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (val.len == 0) {
+        val = hlcf->default_currency;
+    }
+
+    if (val.len == 0) {
+        *reason = HK_SKIP_NO_CURRENCY;
+        return NGX_DECLINED;
+    }
+
+    if (hk_record_currency((char *) val.data, val.len, currency) != 0) {
+        *reason = HK_SKIP_BAD_CURRENCY;
+        return NGX_DECLINED;
+    }
+
+    rec->currency = currency;
+
+    if (log->position == NULL) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_hotel_kafka_log_value(r, log->position, &val) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /*
+     * The position is informational: a value that is not one (an empty
+     * variable, a header with junk) gives 0, and the record with its
+     * hotel and rate is still produced.
+     */
+
+    position = ngx_http_hotel_kafka_log_position(&val);
+
+    if (position == NGX_ERROR) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "hotel kafka: position \"%V\" is not one, 0 "
+                       "recorded", &val);
+        position = 0;
+    }
+
+    rec->position = (uint32_t) position;
+
+    return NGX_OK;
 }
 
 

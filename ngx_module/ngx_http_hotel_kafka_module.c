@@ -285,7 +285,6 @@ ngx_http_hotel_kafka_merge_loc_conf(ngx_conf_t *cf, void *parent,
                                      : NULL;
     conf->extract.max_depth = 64;
     conf->extract.max_token = 64 * 1024;
-    conf->extract.max_id_len = HK_RECORD_MAX_ID;
 
     err = hk_extract_conf_check(&conf->extract);
     if (err != NULL) {
@@ -347,32 +346,27 @@ ngx_http_hotel_kafka_codes(ngx_conf_t *cf, ngx_command_t *cmd,
 }
 
 
+/* the record's rule (hk_record.h), and the code kept upper case */
+
 static char *
 ngx_http_hotel_kafka_check_currency(ngx_conf_t *cf, void *post, void *data)
 {
     ngx_str_t  *currency = data;
 
-    ngx_uint_t  i;
+    char  code[HK_RECORD_CURRENCY_LEN + 1];
 
-    if (currency->len != 3) {
-        goto invalid;
+    if (hk_record_currency((char *) currency->data, currency->len, code)
+        != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid currency \"%V\", "
+                           "expected 3 letters (ISO 4217)", currency);
+        return NGX_CONF_ERROR;
     }
 
-    for (i = 0; i < 3; i++) {
-        if (currency->data[i] < 'A' || currency->data[i] > 'Z') {
-            goto invalid;
-        }
-    }
+    ngx_memcpy(currency->data, code, HK_RECORD_CURRENCY_LEN);
 
     return NGX_CONF_OK;
-
-invalid:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid currency \"%V\", "
-                       "expected 3 upper-case letters (ISO 4217)", currency);
-
-    return NGX_CONF_ERROR;
 }
 
 

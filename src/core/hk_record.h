@@ -20,9 +20,25 @@
 #define HK_RECORD_HEADER_SCHEMA   "schema"
 #define HK_RECORD_HEADER_VERSION  "schema-version"
 
-/* Longest hotel id and search id accepted; they bound a record's size. */
+/*
+ * The rules of a record's fields, in one place for whoever writes or
+ * reads one: the module's page extractor and its log directive check a
+ * value with them before it becomes a record, and hotel-trends checks
+ * every record it reads with the same functions, so that what one side
+ * accepts the other never refuses.
+ *
+ *   hotel id   1 to HK_RECORD_MAX_ID bytes of UTF-8 (hk_utf8.h) without
+ *              control characters
+ *   rate       more than zero micros (hk_decimal.h converts the text)
+ *   currency   three ASCII letters; lower case is accepted and recorded
+ *              upper case (ISO 4217 codes are upper case, pages and
+ *              headers are not always)
+ *
+ * The longest hotel id and search id also bound a record's size.
+ */
 #define HK_RECORD_MAX_ID          128
 #define HK_RECORD_MAX_SEARCH_ID   64
+#define HK_RECORD_CURRENCY_LEN    3
 
 /*
  * Enough for any record within the limits above: the two strings, a
@@ -30,6 +46,21 @@
  */
 #define HK_RECORD_MAX_SIZE                                                   \
     (HK_RECORD_MAX_ID + HK_RECORD_MAX_SEARCH_ID + 3 + 6 * 12)
+
+
+/* why a result gives no record; also the status page's "skipped" keys */
+typedef enum {
+    HK_SKIP_NO_ID,
+    HK_SKIP_BAD_ID,
+    HK_SKIP_NO_RATE,
+    HK_SKIP_BAD_RATE,               /* not a number, NaN, overflow, more */
+                                    /* than 6 decimals, wrong type */
+    HK_SKIP_NEGATIVE_RATE,          /* <= 0 */
+    HK_SKIP_NO_CURRENCY,
+    HK_SKIP_BAD_CURRENCY,
+    HK_SKIP_NOT_OBJECT,             /* a page's result is not an object */
+    HK_SKIP_NREASONS
+} hk_skip_reason_t;
 
 
 typedef struct {
@@ -43,6 +74,21 @@ typedef struct {
     uint32_t     position;
 } hk_record_t;
 
+
+/* "no_id", "bad_id", ..., "not_object": stable, usable as metric labels */
+const char *hk_skip_reason_name(hk_skip_reason_t reason);
+
+/* 1 if id[0..len) may be a hotel id, else 0 */
+int hk_record_id_valid(const char *id, size_t len);
+
+/*
+ * 0 if s[0..len) is a currency: its code, upper case and NUL-terminated,
+ * is then in out (HK_RECORD_CURRENCY_LEN + 1 bytes).  -1 if it is not.
+ */
+int hk_record_currency(const char *s, size_t len, char *out);
+
+/* 1 if micros may be a nightly rate, else 0 */
+#define hk_record_rate_valid(micros)  ((micros) > 0)
 
 /*
  * Encodes rec into out, which holds at least HK_RECORD_MAX_SIZE bytes.

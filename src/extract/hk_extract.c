@@ -114,7 +114,6 @@ struct hk_extract_s {
 
     size_t                  max_depth;
     size_t                  max_token;
-    size_t                  max_id_len;
     char                    default_currency[4];   /* "" if none */
 
     hk_extract_path_t       results_path;
@@ -139,10 +138,10 @@ struct hk_extract_s {
     unsigned char           mask[HK_EXTRACT_MAX_PATH];
     unsigned char           key_mask[HK_EXTRACT_MAX_PATH];
     int                     value[HK_NFIELDS];
-    char                   *id;             /* max_id_len bytes */
+    char                   *id;             /* HK_RECORD_MAX_ID bytes */
     size_t                  id_len;
     int64_t                 rate;
-    char                    currency[4];
+    char                    currency[HK_RECORD_CURRENCY_LEN + 1];
 
     size_t                  bytes;
     size_t                  peak_bytes;
@@ -202,18 +201,6 @@ static const yajl_callbacks  hk_extract_callbacks = {
 };
 
 
-static const char  *hk_skip_reason_names[] = {
-    "no_id",
-    "bad_id",
-    "no_rate",
-    "bad_rate",
-    "negative_rate",
-    "no_currency",
-    "bad_currency",
-    "not_object"
-};
-
-
 static const char  *hk_extract_rc_names[] = {
     "ok",
     "syntax",
@@ -222,17 +209,6 @@ static const char  *hk_extract_rc_names[] = {
     "no_results",
     "nomem"
 };
-
-
-const char *
-hk_skip_reason_name(hk_skip_reason_t reason)
-{
-    if ((unsigned) reason >= HK_SKIP_NREASONS) {
-        return "unknown";
-    }
-
-    return hk_skip_reason_names[reason];
-}
 
 
 const char *
@@ -250,6 +226,7 @@ const char *
 hk_extract_conf_check(const hk_extract_conf_t *conf)
 {
     int                i;
+    char               currency[HK_RECORD_CURRENCY_LEN + 1];
     const char        *s;
     hk_extract_path_t  path;
 
@@ -284,18 +261,8 @@ hk_extract_conf_check(const hk_extract_conf_t *conf)
 
     s = conf->default_currency;
 
-    if (s != NULL) {
-        for (i = 0; i < 3; i++) {
-            if (!((s[i] >= 'A' && s[i] <= 'Z')
-                  || (s[i] >= 'a' && s[i] <= 'z')))
-            {
-                return "default_currency is not three letters";
-            }
-        }
-
-        if (s[3] != '\0') {
-            return "default_currency is not three letters";
-        }
+    if (s != NULL && hk_record_currency(s, strlen(s), currency) != 0) {
+        return "default_currency is not a currency";
     }
 
     if (conf->max_depth > 1000000) {
@@ -304,10 +271,6 @@ hk_extract_conf_check(const hk_extract_conf_t *conf)
 
     if (conf->max_token > 64 * 1024 * 1024) {
         return "max_token is too large";
-    }
-
-    if (conf->max_id_len > 65536) {
-        return "max_id_len is too large";
     }
 
     return NULL;
@@ -360,13 +323,11 @@ hk_extract_create(const hk_extract_conf_t *conf,
                                    : HK_EXTRACT_DEFAULT_MAX_DEPTH;
     x->max_token = conf->max_token ? conf->max_token
                                    : HK_EXTRACT_DEFAULT_MAX_TOKEN;
-    x->max_id_len = conf->max_id_len ? conf->max_id_len
-                                     : HK_EXTRACT_DEFAULT_MAX_ID_LEN;
 
     if (conf->default_currency != NULL) {
-        for (i = 0; i < 3; i++) {
-            x->default_currency[i] = (char) (conf->default_currency[i] & ~0x20);
-        }
+        (void) hk_record_currency(conf->default_currency,
+                                  strlen(conf->default_currency),
+                                  x->default_currency);
     }
 
     names_len = 0;
@@ -376,7 +337,7 @@ hk_extract_create(const hk_extract_conf_t *conf,
     }
 
     x->names = hk_extract_malloc(x, names_len);
-    x->id = hk_extract_malloc(x, x->max_id_len);
+    x->id = hk_extract_malloc(x, HK_RECORD_MAX_ID);
 
     if (x->names == NULL || x->id == NULL) {
         hk_extract_destroy(x);
@@ -862,18 +823,7 @@ hk_extract_set_field(hk_extract_t *x, int field, hk_json_type_t type,
     switch (field) {
 
     case HK_FIELD_ID:
-        if (len == 0 || len > x->max_id_len) {
-            break;
-        }
-
-        if (type == HK_JSON_STRING) {
-            for (i = 0; i < len; i++) {
-                if ((unsigned char) s[i] < 0x20 || s[i] == 0x7f) {
-                    break;
-                }
-            }
-
-        } else if (type == HK_JSON_NUMBER) {
+        if (type == HK_JSON_NUMBER) {
             /* an integer: yajl has checked the syntax, no '.' or 'e' */
             for (i = 0; i < len; i++) {
                 if (s[i] == '.' || s[i] == 'e' || s[i] == 'E') {
@@ -881,11 +831,15 @@ hk_extract_set_field(hk_extract_t *x, int field, hk_json_type_t type,
                 }
             }
 
-        } else {
+            if (i < len) {
+                break;
+            }
+
+        } else if (type != HK_JSON_STRING) {
             break;
         }
 
-        if (i == len) {
+        if (hk_record_id_valid(s, len)) {
             memcpy(x->id, s, len);
             x->id_len = len;
             state = HK_VALUE_OK;
@@ -912,22 +866,9 @@ hk_extract_set_field(hk_extract_t *x, int field, hk_json_type_t type,
         break;
 
     case HK_FIELD_CURRENCY:
-        if (type != HK_JSON_STRING || len != 3) {
-            break;
-        }
-
-        for (i = 0; i < 3; i++) {
-            if (!((s[i] >= 'A' && s[i] <= 'Z')
-                  || (s[i] >= 'a' && s[i] <= 'z')))
-            {
-                break;
-            }
-
-            x->currency[i] = (char) (s[i] & ~0x20);
-        }
-
-        if (i == 3) {
-            x->currency[3] = '\0';
+        if (type == HK_JSON_STRING
+            && hk_record_currency(s, len, x->currency) == 0)
+        {
             state = HK_VALUE_OK;
         }
 

@@ -28,18 +28,17 @@
  *   cannot be named.  Only the first array found at results_path is
  *   extracted; a later duplicate is parsed but ignored.
  *
- * Rules for one result (a JSON object)
+ * Rules for one result (a JSON object), beside the record's own rules
+ * (hk_record.h), which decide what a valid value is
  *
- *   hotel id  a non-empty string of at most max_id_len bytes without
- *             control characters, or an integer number (its text, e.g.
- *             "12345"); anything else is HK_SKIP_BAD_ID.
+ *   hotel id  a string, or an integer number (its text, e.g. "12345");
+ *             another type or an invalid id is HK_SKIP_BAD_ID.
  *   rate      a number, or a string holding one, converted exactly by
  *             hk_decimal_to_micros(); not convertible: HK_SKIP_BAD_RATE;
  *             zero or negative: HK_SKIP_NEGATIVE_RATE.
- *   currency  a string of exactly three ASCII letters, reported upper
- *             case; anything else is HK_SKIP_BAD_CURRENCY.  When absent,
- *             default_currency is used, or the result is skipped with
- *             HK_SKIP_NO_CURRENCY if there is none.
+ *   currency  a string; not a currency: HK_SKIP_BAD_CURRENCY.  When
+ *             absent, default_currency is used, or the result is skipped
+ *             with HK_SKIP_NO_CURRENCY if there is none.
  *
  *   A field whose value is null, or whose dotted path is interrupted by
  *   a non-object ("price": 12 when the path is "price.amount"), is absent.
@@ -84,10 +83,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hk_record.h"
+
 
 #define HK_EXTRACT_DEFAULT_MAX_DEPTH   64
 #define HK_EXTRACT_DEFAULT_MAX_TOKEN   65536
-#define HK_EXTRACT_DEFAULT_MAX_ID_LEN  128
 
 /* at most this many components in any dotted path */
 #define HK_EXTRACT_MAX_PATH            16
@@ -106,7 +106,6 @@ typedef struct {
     size_t       max_depth;         /* nesting deeper aborts: 64 */
     size_t       max_token;         /* a longer token aborts: 64 KiB */
                                     /* (and so does a run of blanks) */
-    size_t       max_id_len;        /* longer ids are skipped: 128 */
 } hk_extract_conf_t;
 
 
@@ -117,20 +116,6 @@ typedef struct {
     char         currency[4];       /* "EUR", NUL-terminated, upper case */
     uint32_t     position;          /* in the results array, 0-based */
 } hk_result_t;
-
-
-typedef enum {
-    HK_SKIP_NO_ID,
-    HK_SKIP_BAD_ID,
-    HK_SKIP_NO_RATE,
-    HK_SKIP_BAD_RATE,               /* not a number, NaN, overflow, more */
-                                    /* than 6 decimals, wrong type */
-    HK_SKIP_NEGATIVE_RATE,          /* <= 0 */
-    HK_SKIP_NO_CURRENCY,
-    HK_SKIP_BAD_CURRENCY,
-    HK_SKIP_NOT_OBJECT,             /* the array element is not an object */
-    HK_SKIP_NREASONS
-} hk_skip_reason_t;
 
 
 typedef enum {
@@ -159,9 +144,6 @@ typedef struct {
 
 typedef struct hk_extract_s  hk_extract_t;
 
-
-/* "no_id", "bad_id", ..., "not_object": stable, usable as metric labels */
-const char *hk_skip_reason_name(hk_skip_reason_t reason);
 
 /* "ok", "syntax", "depth", "token", "no_results", "nomem": the same */
 const char *hk_extract_rc_name(hk_extract_rc_t rc);

@@ -563,7 +563,6 @@ static void
 test_fields(void)
 {
     char               doc[512], id[200];
-    hk_extract_conf_t  conf;
 
     expect(NULL, "{\"results\": [{\"rate\": 1, \"currency\": \"EUR\", "
            "\"hotel_id\": 12345}]}", HK_EXTRACT_OK, "0 12345 1.00 EUR\n",
@@ -603,16 +602,22 @@ test_fields(void)
 
         snprintf(want, sizeof(want), "0 %s 1.00 EUR\n1 skip bad_id\n", id);
         expect(NULL, doc, HK_EXTRACT_OK, want,
-               "an id of max_id_len bytes is fine, one more is bad");
+               "an id of HK_RECORD_MAX_ID bytes is fine, one more is bad");
     }
 
-    memset(&conf, 0, sizeof(conf));
-    conf.max_id_len = 3;
-    expect(&conf, "{\"results\": [{\"hotel_id\": 1234, \"rate\": 1, "
-           "\"currency\": \"EUR\"}, {\"hotel_id\": \"\\u00e9\", \"rate\": 1, "
-           "\"currency\": \"EUR\"}]}", HK_EXTRACT_OK,
-           "0 skip bad_id\n1 \xc3\xa9 1.00 EUR\n",
-           "max_id_len counts bytes, numbers included");
+    memset(id, '7', 129);
+    id[129] = '\0';
+    snprintf(doc, sizeof(doc), "{\"results\": [{\"hotel_id\": %s, "
+             "\"rate\": 1, \"currency\": \"EUR\"}, {\"hotel_id\": %.128s, "
+             "\"rate\": 1, \"currency\": \"EUR\"}]}", id, id);
+    {
+        char  want[256];
+
+        snprintf(want, sizeof(want), "0 skip bad_id\n1 %.128s 1.00 EUR\n",
+                 id);
+        expect(NULL, doc, HK_EXTRACT_OK, want,
+               "an integer id is bounded by its text, 128 digits at most");
+    }
 
     expect(NULL, "{\"results\": [{\"hotel_id\": \"a\", \"rate\": true, "
            "\"currency\": \"EUR\"}, {\"hotel_id\": \"b\", \"rate\": [1], "
@@ -889,6 +894,10 @@ test_documents(void)
 
     conf.default_currency = "E1";
     ok(hk_extract_conf_check(&conf) != NULL, "a bad default currency");
+
+    conf.default_currency = "eUr";
+    ok(hk_extract_conf_check(&conf) == NULL,
+       "a lower-case default currency is a currency");
 }
 
 
