@@ -26,104 +26,158 @@
 #define HK_DECIMAL_MAX_DIGITS  19
 
 
+/* a number's text cut into its parts, before any arithmetic */
+typedef struct {
+    int          neg;
+    const char  *int_part;
+    size_t       int_len;
+    const char  *frac_part;
+    size_t       frac_len;
+    int64_t      exp;              /* capped at +-HK_DECIMAL_EXP_CAP */
+} hk_decimal_parts_t;
+
+
+static int hk_decimal_split(const char *s, size_t len, hk_decimal_parts_t *d);
+static int64_t hk_decimal_exponent(const char **pp, const char *end);
+static int hk_decimal_scale(const hk_decimal_parts_t *d, int64_t *out);
 static int hk_decimal_is_digit(char c);
-static char hk_decimal_digit_at(const char *int_part, size_t int_len,
-    const char *frac_part, size_t i);
+static char hk_decimal_digit_at(const hk_decimal_parts_t *d, size_t i);
 
 
 int
 hk_decimal_to_micros(const char *s, size_t len, int64_t *out)
 {
-    int          neg, exp_neg;
-    char         c;
-    size_t       int_len, frac_len, ndigits, first, last, i;
-    int64_t      exp, scale;
-    uint64_t     mag, limit;
-    const char  *p, *end, *int_part, *frac_part;
+    hk_decimal_parts_t  d;
 
-    if (s == NULL) {
+    if (s == NULL || hk_decimal_split(s, len, &d) != 0) {
         return -1;
     }
+
+    return hk_decimal_scale(&d, out);
+}
+
+
+/* the syntax: [-]digits[.digits][(e|E)[+|-]digits], nothing else */
+
+static int
+hk_decimal_split(const char *s, size_t len, hk_decimal_parts_t *d)
+{
+    const char  *p, *end;
 
     p = s;
     end = s + len;
 
-    neg = 0;
+    d->neg = 0;
 
     if (p < end && *p == '-') {
-        neg = 1;
+        d->neg = 1;
         p++;
     }
 
-    int_part = p;
+    d->int_part = p;
 
     while (p < end && hk_decimal_is_digit(*p)) {
         p++;
     }
 
-    int_len = (size_t) (p - int_part);
+    d->int_len = (size_t) (p - d->int_part);
 
-    if (int_len == 0) {
+    if (d->int_len == 0) {
         /* "", "-", ".5", "NaN", "Infinity", "+1" */
         return -1;
     }
 
-    frac_part = p;
-    frac_len = 0;
+    d->frac_part = p;
+    d->frac_len = 0;
 
     if (p < end && *p == '.') {
         p++;
-        frac_part = p;
+        d->frac_part = p;
 
         while (p < end && hk_decimal_is_digit(*p)) {
             p++;
         }
 
-        frac_len = (size_t) (p - frac_part);
+        d->frac_len = (size_t) (p - d->frac_part);
 
-        if (frac_len == 0) {
+        if (d->frac_len == 0) {
             /* "1." is not a JSON number */
             return -1;
         }
     }
 
-    exp = 0;
+    d->exp = 0;
 
     if (p < end && (*p == 'e' || *p == 'E')) {
         p++;
-        exp_neg = 0;
 
-        if (p < end && (*p == '+' || *p == '-')) {
-            exp_neg = (*p == '-');
-            p++;
-        }
+        d->exp = hk_decimal_exponent(&p, end);
 
-        if (p == end || !hk_decimal_is_digit(*p)) {
+        if (p == NULL) {
             return -1;
         }
-
-        while (p < end && hk_decimal_is_digit(*p)) {
-            if (exp < HK_DECIMAL_EXP_CAP) {
-                exp = exp * 10 + (*p - '0');
-            }
-
-            p++;
-        }
-
-        if (exp_neg) {
-            exp = -exp;
-        }
     }
 
-    if (p != end) {
-        /* trailing garbage, whitespace, a second '.', "1e5x" */
-        return -1;
+    /* trailing garbage, whitespace, a second '.', "1e5x" */
+
+    return (p == end) ? 0 : -1;
+}
+
+
+/*
+ * The exponent's [+|-]digits at *pp, capped; *pp moves past them, or is
+ * set to NULL if there are no digits.
+ */
+
+static int64_t
+hk_decimal_exponent(const char **pp, const char *end)
+{
+    int          neg;
+    int64_t      exp;
+    const char  *p;
+
+    p = *pp;
+    neg = 0;
+
+    if (p < end && (*p == '+' || *p == '-')) {
+        neg = (*p == '-');
+        p++;
     }
 
-    ndigits = int_len + frac_len;
+    if (p == end || !hk_decimal_is_digit(*p)) {
+        *pp = NULL;
+        return 0;
+    }
+
+    exp = 0;
+
+    while (p < end && hk_decimal_is_digit(*p)) {
+        if (exp < HK_DECIMAL_EXP_CAP) {
+            exp = exp * 10 + (*p - '0');
+        }
+
+        p++;
+    }
+
+    *pp = p;
+
+    return neg ? -exp : exp;
+}
+
+
+/* the value in micros, exactly, or -1 */
+
+static int
+hk_decimal_scale(const hk_decimal_parts_t *d, int64_t *out)
+{
+    size_t    ndigits, first, last, i;
+    int64_t   scale;
+    uint64_t  mag, limit;
+
+    ndigits = d->int_len + d->frac_len;
 
     for (first = 0; first < ndigits; first++) {
-        if (hk_decimal_digit_at(int_part, int_len, frac_part, first) != '0') {
+        if (hk_decimal_digit_at(d, first) != '0') {
             break;
         }
     }
@@ -135,7 +189,7 @@ hk_decimal_to_micros(const char *s, size_t len, int64_t *out)
     }
 
     for (last = ndigits - 1; last > first; last--) {
-        if (hk_decimal_digit_at(int_part, int_len, frac_part, last) != '0') {
+        if (hk_decimal_digit_at(d, last) != '0') {
             break;
         }
     }
@@ -145,7 +199,8 @@ hk_decimal_to_micros(const char *s, size_t len, int64_t *out)
      * plus 6 for micros, minus the fractional digits, plus the trailing
      * zeros dropped after "last".
      */
-    scale = exp + 6 - (int64_t) frac_len + (int64_t) (ndigits - 1 - last);
+    scale = d->exp + 6 - (int64_t) d->frac_len
+            + (int64_t) (ndigits - 1 - last);
 
     if (scale < 0) {
         /* a non-zero digit below one micro */
@@ -159,8 +214,7 @@ hk_decimal_to_micros(const char *s, size_t len, int64_t *out)
     mag = 0;
 
     for (i = first; i <= last; i++) {
-        c = hk_decimal_digit_at(int_part, int_len, frac_part, i);
-        mag = mag * 10 + (uint64_t) (c - '0');
+        mag = mag * 10 + (uint64_t) (hk_decimal_digit_at(d, i) - '0');
     }
 
     /* at most 19 digits in all: below 10^19 < 2^64, no wrap possible */
@@ -168,19 +222,15 @@ hk_decimal_to_micros(const char *s, size_t len, int64_t *out)
         mag *= 10;
     }
 
-    limit = neg ? (uint64_t) INT64_MAX + 1 : (uint64_t) INT64_MAX;
+    limit = d->neg ? (uint64_t) INT64_MAX + 1 : (uint64_t) INT64_MAX;
 
     if (mag > limit) {
         return -1;
     }
 
-    if (neg) {
-        /* -(2^63) has no positive counterpart: negate in unsigned */
-        *out = (int64_t) (0 - mag);
+    /* -(2^63) has no positive counterpart: negate in unsigned */
 
-    } else {
-        *out = (int64_t) mag;
-    }
+    *out = d->neg ? (int64_t) (0 - mag) : (int64_t) mag;
 
     return 0;
 }
@@ -196,8 +246,7 @@ hk_decimal_is_digit(char c)
 /* digit i of the integer part followed by the fractional part */
 
 static char
-hk_decimal_digit_at(const char *int_part, size_t int_len,
-    const char *frac_part, size_t i)
+hk_decimal_digit_at(const hk_decimal_parts_t *d, size_t i)
 {
-    return i < int_len ? int_part[i] : frac_part[i - int_len];
+    return i < d->int_len ? d->int_part[i] : d->frac_part[i - d->int_len];
 }
