@@ -14,19 +14,25 @@
 
 
 static ngx_int_t ngx_http_hotel_kafka_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_hotel_kafka_start(ngx_http_request_t *r,
+    ngx_http_hotel_kafka_loc_conf_t *hlcf);
 static ngx_int_t ngx_http_hotel_kafka_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static void ngx_http_hotel_kafka_feed(ngx_http_hotel_kafka_ctx_t *ctx,
     ngx_buf_t *b);
 static void ngx_http_hotel_kafka_finish(ngx_http_hotel_kafka_ctx_t *ctx);
-static void ngx_http_hotel_kafka_page_failed(ngx_http_hotel_kafka_ctx_t *ctx,
+static void ngx_http_hotel_kafka_parse_failed(ngx_http_hotel_kafka_ctx_t *ctx,
     hk_extract_rc_t rc);
+static void ngx_http_hotel_kafka_page_failed(ngx_http_hotel_kafka_ctx_t *ctx,
+    ngx_http_hotel_kafka_page_e e, const char *why);
 static void ngx_http_hotel_kafka_result(void *data, const hk_result_t *res);
 static void ngx_http_hotel_kafka_skip(void *data, hk_skip_reason_t reason,
     uint32_t position);
 static void ngx_http_hotel_kafka_cleanup(void *data);
 static ngx_uint_t ngx_http_hotel_kafka_code_wanted(
     ngx_http_hotel_kafka_loc_conf_t *hlcf, ngx_uint_t status);
+static ngx_uint_t ngx_http_hotel_kafka_wanted(ngx_http_request_t *r,
+    ngx_http_hotel_kafka_loc_conf_t *hlcf);
 
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
@@ -37,6 +43,75 @@ static hk_extract_handlers_t  ngx_http_hotel_kafka_handlers = {
     ngx_http_hotel_kafka_result,
     ngx_http_hotel_kafka_skip
 };
+
+
+/* hotel_kafka_search_results on | off [if=condition] */
+
+char *
+ngx_http_hotel_kafka_search_results(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_hotel_kafka_loc_conf_t *hlcf = conf;
+
+    ngx_str_t                         *value, s;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (hlcf->search_results != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcasecmp(value[1].data, (u_char *) "on") == 0) {
+        hlcf->search_results = 1;
+
+    } else if (ngx_strcasecmp(value[1].data, (u_char *) "off") == 0) {
+        hlcf->search_results = 0;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%s\" in \"%s\" directive, "
+                           "it must be \"on\" or \"off\"",
+                           value[1].data, cmd->name.data);
+        return NGX_CONF_ERROR;
+    }
+
+    hlcf->search_results_if = NULL;
+
+    if (cf->args->nelts == 2) {
+        return NGX_CONF_OK;
+    }
+
+    if (!hlcf->search_results
+        || ngx_strncmp(value[2].data, "if=", 3) != 0
+        || value[2].len == 3)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    s.data = value[2].data + 3;
+    s.len = value[2].len - 3;
+
+    hlcf->search_results_if = ngx_palloc(cf->pool,
+                                         sizeof(ngx_http_complex_value_t));
+    if (hlcf->search_results_if == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &s;
+    ccv.complex_value = hlcf->search_results_if;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
 
 
 ngx_int_t
@@ -55,12 +130,7 @@ ngx_http_hotel_kafka_filter_init(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_hotel_kafka_header_filter(ngx_http_request_t *r)
 {
-    ngx_time_t                        *tp;
-    ngx_pool_cleanup_t                *cln;
-    ngx_http_variable_value_t         *vv;
-    ngx_http_hotel_kafka_ctx_t        *ctx;
-    ngx_http_hotel_kafka_loc_conf_t   *hlcf;
-    ngx_http_hotel_kafka_main_conf_t  *hmcf;
+    ngx_http_hotel_kafka_loc_conf_t  *hlcf;
 
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hotel_kafka_module);
 
@@ -70,32 +140,66 @@ ngx_http_hotel_kafka_header_filter(ngx_http_request_t *r)
         || hlcf->status_format != NGX_HTTP_HOTEL_KAFKA_STATUS_OFF
         || r != r->main
         || r->header_only
-        || !ngx_http_hotel_kafka_code_wanted(hlcf, r->headers_out.status))
+        || !ngx_http_hotel_kafka_code_wanted(hlcf, r->headers_out.status)
+        || !ngx_http_hotel_kafka_wanted(r, hlcf))
     {
         return ngx_http_next_header_filter(r);
     }
 
-    /* a body compressed upstream is passed on unread, and counted */
+    /* a slice of the page from the upstream is not a page */
+
+    if (r->headers_out.status == NGX_HTTP_PARTIAL_CONTENT) {
+        ngx_http_hotel_kafka_count(
+                 pages_failed[NGX_HTTP_HOTEL_KAFKA_PAGE_PARTIAL], 1);
+        return ngx_http_next_header_filter(r);
+    }
+
+    /*
+     * A body that is still compressed here (gunzip, which runs before
+     * this filter, did not undo it) is passed on unread, and counted.
+     */
 
     if (r->headers_out.content_encoding
         && r->headers_out.content_encoding->value.len
         && ngx_strcasecmp(r->headers_out.content_encoding->value.data,
                           (u_char *) "identity") != 0)
     {
-        ngx_http_hotel_kafka_count_page(NGX_HTTP_HOTEL_KAFKA_PAGE_COMPRESSED);
+        ngx_http_hotel_kafka_count(
+                 pages_failed[NGX_HTTP_HOTEL_KAFKA_PAGE_COMPRESSED], 1);
         return ngx_http_next_header_filter(r);
     }
+
+    if (ngx_http_hotel_kafka_start(r, hlcf) != NGX_OK) {
+        ngx_http_hotel_kafka_count(
+                 pages_failed[NGX_HTTP_HOTEL_KAFKA_PAGE_NOMEM], 1);
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+/* the page's parser and what its records share */
+
+static ngx_int_t
+ngx_http_hotel_kafka_start(ngx_http_request_t *r,
+    ngx_http_hotel_kafka_loc_conf_t *hlcf)
+{
+    ngx_time_t                        *tp;
+    ngx_pool_cleanup_t                *cln;
+    ngx_http_variable_value_t         *vv;
+    ngx_http_hotel_kafka_ctx_t        *ctx;
+    ngx_http_hotel_kafka_main_conf_t  *hmcf;
 
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_hotel_kafka_module);
 
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_hotel_kafka_ctx_t));
     if (ctx == NULL) {
-        return ngx_http_next_header_filter(r);
+        return NGX_ERROR;
     }
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
-        return ngx_http_next_header_filter(r);
+        return NGX_ERROR;
     }
 
     ctx->request = r;
@@ -104,8 +208,7 @@ ngx_http_hotel_kafka_header_filter(ngx_http_request_t *r)
                                      &ngx_http_hotel_kafka_handlers, ctx);
 
     if (ctx->extract == NULL) {
-        ngx_http_hotel_kafka_count_page(NGX_HTTP_HOTEL_KAFKA_PAGE_NOMEM);
-        return ngx_http_next_header_filter(r);
+        return NGX_ERROR;
     }
 
     cln->handler = ngx_http_hotel_kafka_cleanup;
@@ -122,11 +225,15 @@ ngx_http_hotel_kafka_header_filter(ngx_http_request_t *r)
 
     ngx_http_set_ctx(r, ctx, ngx_http_hotel_kafka_module);
 
-    /* a body buffered to a temporary file is read back for us */
+    /*
+     * A body buffered to a temporary file, here or in a subrequest of
+     * SSI, is read into memory for us by the copy filter.
+     */
 
     r->filter_need_in_memory = 1;
+    r->main_filter_need_in_memory = 1;
 
-    return ngx_http_next_header_filter(r);
+    return NGX_OK;
 }
 
 
@@ -142,15 +249,31 @@ ngx_http_hotel_kafka_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         return ngx_http_next_body_filter(r, in);
     }
 
+    /*
+     * The range filter answers a Range request after this header filter
+     * has run, so a 206 shows only now: the body is then a slice.
+     */
+
+    if (!ctx->started) {
+        ctx->started = 1;
+
+        if (r->headers_out.status == NGX_HTTP_PARTIAL_CONTENT) {
+            ngx_http_hotel_kafka_page_failed(ctx,
+                                      NGX_HTTP_HOTEL_KAFKA_PAGE_PARTIAL,
+                                      "a range of the page was asked for");
+            return ngx_http_next_body_filter(r, in);
+        }
+    }
+
     for (cl = in; cl; cl = cl->next) {
         ngx_http_hotel_kafka_feed(ctx, cl->buf);
 
-        if (cl->buf->last_buf) {
-            ngx_http_hotel_kafka_finish(ctx);
+        if (ctx->done) {
             break;
         }
 
-        if (ctx->done) {
+        if (cl->buf->last_buf) {
+            ngx_http_hotel_kafka_finish(ctx);
             break;
         }
     }
@@ -170,7 +293,9 @@ ngx_http_hotel_kafka_feed(ngx_http_hotel_kafka_ctx_t *ctx, ngx_buf_t *b)
 
     if (!ngx_buf_in_memory(b)) {
         /* filter_need_in_memory was not honoured by whoever made it */
-        ngx_http_hotel_kafka_page_failed(ctx, HK_EXTRACT_ERROR_NOMEM);
+        ngx_http_hotel_kafka_page_failed(ctx,
+                                      NGX_HTTP_HOTEL_KAFKA_PAGE_NOT_IN_MEMORY,
+                                      "a body buffer is not in memory");
         return;
     }
 
@@ -181,7 +306,7 @@ ngx_http_hotel_kafka_feed(ngx_http_hotel_kafka_ctx_t *ctx, ngx_buf_t *b)
     rc = hk_extract_feed(ctx->extract, b->pos, b->last - b->pos);
 
     if (rc != HK_EXTRACT_OK) {
-        ngx_http_hotel_kafka_page_failed(ctx, rc);
+        ngx_http_hotel_kafka_parse_failed(ctx, rc);
     }
 }
 
@@ -189,40 +314,26 @@ ngx_http_hotel_kafka_feed(ngx_http_hotel_kafka_ctx_t *ctx, ngx_buf_t *b)
 static void
 ngx_http_hotel_kafka_finish(ngx_http_hotel_kafka_ctx_t *ctx)
 {
-    hk_extract_rc_t                rc;
-    ngx_http_hotel_kafka_stats_t  *stats;
-
-    if (ctx->done) {
-        return;
-    }
+    hk_extract_rc_t  rc;
 
     rc = hk_extract_finish(ctx->extract);
 
     if (rc != HK_EXTRACT_OK) {
-        ngx_http_hotel_kafka_page_failed(ctx, rc);
+        ngx_http_hotel_kafka_parse_failed(ctx, rc);
         return;
     }
 
     ctx->done = 1;
 
-    stats = ngx_http_hotel_kafka_stats();
-    if (stats) {
-        (void) ngx_atomic_fetch_add(&stats->pages, 1);
-    }
+    ngx_http_hotel_kafka_count(pages, 1);
 
     hk_extract_destroy(ctx->extract);
     ctx->extract = NULL;
 }
 
 
-/*
- * The page is passed on untouched whatever the parser thinks of it; the
- * records of results already read stay produced, the rest of the page is
- * not read, and the reason is counted.
- */
-
 static void
-ngx_http_hotel_kafka_page_failed(ngx_http_hotel_kafka_ctx_t *ctx,
+ngx_http_hotel_kafka_parse_failed(ngx_http_hotel_kafka_ctx_t *ctx,
     hk_extract_rc_t rc)
 {
     ngx_http_hotel_kafka_page_e  e;
@@ -250,11 +361,25 @@ ngx_http_hotel_kafka_page_failed(ngx_http_hotel_kafka_ctx_t *ctx,
         break;
     }
 
-    ngx_http_hotel_kafka_count_page(e);
+    ngx_http_hotel_kafka_page_failed(ctx, e, hk_extract_error(ctx->extract));
+}
+
+
+/*
+ * The page is passed on untouched whatever the parser thinks of it; the
+ * records of results already read stay produced, the rest of the page is
+ * not read, and the reason is counted.
+ */
+
+static void
+ngx_http_hotel_kafka_page_failed(ngx_http_hotel_kafka_ctx_t *ctx,
+    ngx_http_hotel_kafka_page_e e, const char *why)
+{
+    ngx_http_hotel_kafka_count(pages_failed[e], 1);
 
     ngx_log_error(NGX_LOG_INFO, ctx->request->connection->log, 0,
-                  "hotel kafka: search results not read: %s",
-                  ctx->extract ? hk_extract_error(ctx->extract) : "no parser");
+                  "hotel kafka: search results not read (%s): %s",
+                  ngx_http_hotel_kafka_page_names[e], why);
 
     ctx->done = 1;
 
@@ -298,7 +423,7 @@ ngx_http_hotel_kafka_skip(void *data, hk_skip_reason_t reason,
 
     ctx->skipped++;
 
-    ngx_http_hotel_kafka_count_skip(reason);
+    ngx_http_hotel_kafka_count(skipped[reason], 1);
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log, 0,
                    "hotel kafka: result %uD skipped: %s",
@@ -306,15 +431,41 @@ ngx_http_hotel_kafka_skip(void *data, hk_skip_reason_t reason,
 }
 
 
+/*
+ * The request ends: a page whose end never came (the upstream reset the
+ * connection, the client went away) is counted now.
+ */
+
 static void
 ngx_http_hotel_kafka_cleanup(void *data)
 {
     ngx_http_hotel_kafka_ctx_t *ctx = data;
 
-    if (ctx->extract) {
-        hk_extract_destroy(ctx->extract);
-        ctx->extract = NULL;
+    if (!ctx->done) {
+        ngx_http_hotel_kafka_page_failed(ctx,
+                                      NGX_HTTP_HOTEL_KAFKA_PAGE_TRUNCATED,
+                                      "the response was cut short");
     }
+}
+
+
+/* if= of hotel_kafka_search_results: neither empty nor "0" */
+
+static ngx_uint_t
+ngx_http_hotel_kafka_wanted(ngx_http_request_t *r,
+    ngx_http_hotel_kafka_loc_conf_t *hlcf)
+{
+    ngx_str_t  val;
+
+    if (hlcf->search_results_if == NULL) {
+        return 1;
+    }
+
+    if (ngx_http_complex_value(r, hlcf->search_results_if, &val) != NGX_OK) {
+        return 0;
+    }
+
+    return !(val.len == 0 || (val.len == 1 && val.data[0] == '0'));
 }
 
 

@@ -284,7 +284,7 @@ ngx_http_hotel_kafka_log_one(ngx_http_request_t *r,
                                          &reason);
 
     if (rc == NGX_DECLINED) {
-        ngx_http_hotel_kafka_count_skip(reason);
+        ngx_http_hotel_kafka_count(skipped[reason], 1);
 
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "hotel kafka: no record from variables: %s",

@@ -68,10 +68,10 @@ static ngx_command_t  ngx_http_hotel_kafka_commands[] = {
       NULL },
 
     { ngx_string("hotel_kafka_search_results"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
-      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_hotel_kafka_search_results,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_hotel_kafka_loc_conf_t, search_results),
+      0,
       NULL },
 
     { ngx_string("hotel_kafka_topic"),
@@ -172,10 +172,6 @@ ngx_module_t  ngx_http_hotel_kafka_module = {
 };
 
 
-static ngx_str_t  ngx_http_hotel_kafka_zone_name =
-    ngx_string("hotel_kafka_stats");
-
-
 static void *
 ngx_http_hotel_kafka_create_main_conf(ngx_conf_t *cf)
 {
@@ -237,6 +233,7 @@ ngx_http_hotel_kafka_create_loc_conf(ngx_conf_t *cf)
      */
 
     hlcf->search_results = NGX_CONF_UNSET;
+    hlcf->search_results_if = NGX_CONF_UNSET_PTR;
     hlcf->status_format = NGX_CONF_UNSET_UINT;
     hlcf->page_codes = NGX_CONF_UNSET_PTR;
     hlcf->logs = NGX_CONF_UNSET_PTR;
@@ -256,6 +253,8 @@ ngx_http_hotel_kafka_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_http_hotel_kafka_main_conf_t  *hmcf;
 
     ngx_conf_merge_value(conf->search_results, prev->search_results, 0);
+    ngx_conf_merge_ptr_value(conf->search_results_if,
+                             prev->search_results_if, NULL);
     ngx_conf_merge_uint_value(conf->status_format, prev->status_format,
                               NGX_HTTP_HOTEL_KAFKA_STATUS_OFF);
     ngx_conf_merge_ptr_value(conf->page_codes, prev->page_codes, NULL);
@@ -546,15 +545,9 @@ ngx_http_hotel_kafka_postconfiguration(ngx_conf_t *cf)
         return NGX_OK;
     }
 
-    hmcf->shm_zone = ngx_shared_memory_add(cf, &ngx_http_hotel_kafka_zone_name,
-                                      8 * ngx_pagesize
-                                      + sizeof(ngx_http_hotel_kafka_stats_t),
-                                      &ngx_http_hotel_kafka_module);
-    if (hmcf->shm_zone == NULL) {
+    if (ngx_http_hotel_kafka_stats_zone(cf, hmcf) != NGX_OK) {
         return NGX_ERROR;
     }
-
-    hmcf->shm_zone->init = ngx_http_hotel_kafka_init_zone;
 
     if (!hmcf->used) {
         return NGX_OK;
@@ -657,6 +650,8 @@ ngx_http_hotel_kafka_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    ngx_http_hotel_kafka_stats_attach(cycle);
+
     /*
      * A producer that cannot start must not stop nginx from serving:
      * records are then dropped and counted as "no_producer".
@@ -668,8 +663,11 @@ ngx_http_hotel_kafka_init_process(ngx_cycle_t *cycle)
 }
 
 
+/* the last delivery reports are counted before the slot is folded */
+
 static void
 ngx_http_hotel_kafka_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_hotel_kafka_producer_stop(cycle);
+    ngx_http_hotel_kafka_stats_detach(cycle);
 }

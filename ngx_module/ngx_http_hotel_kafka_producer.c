@@ -62,15 +62,15 @@ typedef struct {
     ngx_connection_t             *notify;
     ngx_event_t                   poll_timer;
     ngx_event_t                   recreate;
-    ngx_http_hotel_kafka_topic_t  topics[16];
+    ngx_http_hotel_kafka_topic_t *topics;      /* ngx_alloc()ed */
     ngx_uint_t                    ntopics;
+    ngx_uint_t                    topics_size;
     ngx_msec_t                    flush_timeout;
     ngx_flag_t                    schema_headers;
-    ngx_uint_t                    slot;
     ngx_uint_t                    backlog;     /* deepest queue since empty */
     ngx_uint_t                    exiting;
     ngx_http_hotel_kafka_limits_t delivery_limits;
-    ngx_http_hotel_kafka_limits_t produce_limits;
+    ngx_http_hotel_kafka_limits_t drop_limits;
     ngx_http_hotel_kafka_limits_t error_limits;
 } ngx_http_hotel_kafka_producer_t;
 
@@ -108,7 +108,7 @@ static rd_kafka_topic_t *ngx_http_hotel_kafka_topic(
 static ngx_http_hotel_kafka_limit_t *ngx_http_hotel_kafka_limit(
     ngx_http_hotel_kafka_limits_t *limits, int err);
 static void ngx_http_hotel_kafka_drop(ngx_http_hotel_kafka_producer_t *p,
-    ngx_http_hotel_kafka_drop_e reason);
+    ngx_http_hotel_kafka_drop_e reason, const char *why, ngx_log_t *log);
 
 
 static ngx_http_hotel_kafka_producer_t  ngx_http_hotel_kafka_producer;
@@ -119,7 +119,6 @@ ngx_http_hotel_kafka_producer_start(ngx_cycle_t *cycle,
     ngx_http_hotel_kafka_main_conf_t *hmcf)
 {
     char                              err[512];
-    ngx_http_hotel_kafka_stats_t     *stats;
     ngx_http_hotel_kafka_producer_t  *p;
 
     p = &ngx_http_hotel_kafka_producer;
@@ -132,12 +131,6 @@ ngx_http_hotel_kafka_producer_start(ngx_cycle_t *cycle,
 
     p->flush_timeout = hmcf->flush_timeout;
     p->schema_headers = hmcf->schema_headers;
-    p->slot = (ngx_uint_t) ngx_worker % NGX_HTTP_HOTEL_KAFKA_MAX_WORKERS;
-
-    stats = ngx_http_hotel_kafka_stats();
-    if (stats) {
-        stats->workers[p->slot].pid = ngx_pid;
-    }
 
     p->conf = ngx_http_hotel_kafka_conf_build(hmcf->kafka_conf, cycle->log);
     if (p->conf == NULL) {
@@ -326,8 +319,7 @@ ngx_http_hotel_kafka_poll_handler(ngx_event_t *ev)
 static void
 ngx_http_hotel_kafka_poll(ngx_http_hotel_kafka_producer_t *p)
 {
-    ngx_uint_t                     depth;
-    ngx_http_hotel_kafka_stats_t  *stats;
+    ngx_uint_t  depth;
 
     if (p->rk == NULL) {
         return;
@@ -337,10 +329,7 @@ ngx_http_hotel_kafka_poll(ngx_http_hotel_kafka_producer_t *p)
 
     depth = rd_kafka_outq_len(p->rk);
 
-    stats = ngx_http_hotel_kafka_stats();
-    if (stats) {
-        stats->workers[p->slot].queue_depth = depth;
-    }
+    ngx_http_hotel_kafka_slot->queue_depth = depth;
 
     if (depth > p->backlog) {
         p->backlog = depth;
@@ -383,6 +372,12 @@ ngx_http_hotel_kafka_producer_stop(ngx_cycle_t *cycle)
 
     rd_kafka_conf_destroy(p->conf);
     p->conf = NULL;
+
+    if (p->topics) {
+        ngx_free(p->topics);
+        p->topics = NULL;
+        p->topics_size = 0;
+    }
 }
 
 
@@ -396,9 +391,8 @@ static void
 ngx_http_hotel_kafka_destroy(ngx_cycle_t *cycle,
     ngx_http_hotel_kafka_producer_t *p, ngx_msec_t flush_timeout)
 {
-    int                            left;
-    ngx_uint_t                     i;
-    ngx_http_hotel_kafka_stats_t  *stats;
+    int         left;
+    ngx_uint_t  i;
 
     if (p->rk == NULL) {
         return;
@@ -462,10 +456,7 @@ ngx_http_hotel_kafka_destroy(ngx_cycle_t *cycle,
     p->rk = NULL;
     p->queue = NULL;
 
-    stats = ngx_http_hotel_kafka_stats();
-    if (stats) {
-        stats->workers[p->slot].queue_depth = 0;
-    }
+    ngx_http_hotel_kafka_slot->queue_depth = 0;
 }
 
 
@@ -478,26 +469,27 @@ ngx_http_hotel_kafka_produce(ngx_str_t *topic, hk_record_t *rec,
     rd_kafka_topic_t                 *rkt;
     rd_kafka_resp_err_t               err;
     rd_kafka_headers_t               *hdrs;
-    ngx_http_hotel_kafka_limit_t     *limit;
-    ngx_http_hotel_kafka_stats_t     *stats;
     ngx_http_hotel_kafka_producer_t  *p;
 
     p = &ngx_http_hotel_kafka_producer;
 
     if (p->rk == NULL || p->exiting) {
-        ngx_http_hotel_kafka_drop(p, NGX_HTTP_HOTEL_KAFKA_DROP_NO_PRODUCER);
+        ngx_http_hotel_kafka_drop(p, NGX_HTTP_HOTEL_KAFKA_DROP_NO_PRODUCER,
+                                  "no producer", log);
         return NGX_DECLINED;
     }
 
     len = hk_record_encode(rec, value);
     if (len == 0) {
-        ngx_http_hotel_kafka_drop(p, NGX_HTTP_HOTEL_KAFKA_DROP_TOO_LARGE);
+        ngx_http_hotel_kafka_drop(p, NGX_HTTP_HOTEL_KAFKA_DROP_TOO_LARGE,
+                                  "the search id is too long", log);
         return NGX_DECLINED;
     }
 
     rkt = ngx_http_hotel_kafka_topic(p, topic);
     if (rkt == NULL) {
-        ngx_http_hotel_kafka_drop(p, NGX_HTTP_HOTEL_KAFKA_DROP_OTHER);
+        ngx_http_hotel_kafka_drop(p, NGX_HTTP_HOTEL_KAFKA_DROP_OTHER,
+                                  "no topic handle (out of memory)", log);
         return NGX_DECLINED;
     }
 
@@ -529,52 +521,42 @@ ngx_http_hotel_kafka_produce(ngx_str_t *topic, hk_record_t *rec,
     }
 
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        stats = ngx_http_hotel_kafka_stats();
-        if (stats) {
-            (void) ngx_atomic_fetch_add(&stats->produced, 1);
-            (void) ngx_atomic_fetch_add(&stats->workers[p->slot].produced, 1);
-        }
-
+        ngx_http_hotel_kafka_count(produced, 1);
         return NGX_OK;
     }
 
-    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-        ngx_http_hotel_kafka_drop(p, NGX_HTTP_HOTEL_KAFKA_DROP_QUEUE_FULL);
-
-    } else if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
-        ngx_http_hotel_kafka_drop(p, NGX_HTTP_HOTEL_KAFKA_DROP_TOO_LARGE);
-
-    } else {
-        ngx_http_hotel_kafka_drop(p, NGX_HTTP_HOTEL_KAFKA_DROP_OTHER);
-    }
-
-    limit = ngx_http_hotel_kafka_limit(&p->produce_limits, err);
-
-    if (limit) {
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "hotel kafka: records dropped: %s (%ui more since "
-                      "the last report)", rd_kafka_err2str(err),
-                      limit->suppressed);
-        limit->suppressed = 0;
-    }
+    ngx_http_hotel_kafka_drop(p,
+                              err == RD_KAFKA_RESP_ERR__QUEUE_FULL
+                              ? NGX_HTTP_HOTEL_KAFKA_DROP_QUEUE_FULL
+                              : err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE
+                              ? NGX_HTTP_HOTEL_KAFKA_DROP_TOO_LARGE
+                              : NGX_HTTP_HOTEL_KAFKA_DROP_OTHER,
+                              rd_kafka_err2str(err), log);
 
     return NGX_DECLINED;
 }
 
 
+/* counted always, logged at most once a window per reason */
+
 static void
 ngx_http_hotel_kafka_drop(ngx_http_hotel_kafka_producer_t *p,
-    ngx_http_hotel_kafka_drop_e reason)
+    ngx_http_hotel_kafka_drop_e reason, const char *why, ngx_log_t *log)
 {
-    ngx_http_hotel_kafka_stats_t  *stats;
+    ngx_http_hotel_kafka_limit_t  *limit;
 
-    stats = ngx_http_hotel_kafka_stats();
-    if (stats == NULL) {
-        return;
+    ngx_http_hotel_kafka_count(dropped[reason], 1);
+
+    limit = ngx_http_hotel_kafka_limit(&p->drop_limits, reason);
+
+    if (limit) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "hotel kafka: records dropped (%s): %s (%ui more "
+                      "since the last report)",
+                      ngx_http_hotel_kafka_drop_names[reason], why,
+                      limit->suppressed);
+        limit->suppressed = 0;
     }
-
-    (void) ngx_atomic_fetch_add(&stats->dropped[reason], 1);
-    (void) ngx_atomic_fetch_add(&stats->workers[p->slot].dropped, 1);
 }
 
 
@@ -601,8 +583,21 @@ ngx_http_hotel_kafka_topic(ngx_http_hotel_kafka_producer_t *p,
         }
     }
 
-    if (p->ntopics == sizeof(p->topics) / sizeof(p->topics[0])) {
-        return NULL;
+    if (p->ntopics == p->topics_size) {
+        t = ngx_alloc((2 * p->topics_size + 4)
+                      * sizeof(ngx_http_hotel_kafka_topic_t), ngx_cycle->log);
+        if (t == NULL) {
+            return NULL;
+        }
+
+        if (p->topics) {
+            ngx_memcpy(t, p->topics,
+                       p->ntopics * sizeof(ngx_http_hotel_kafka_topic_t));
+            ngx_free(p->topics);
+        }
+
+        p->topics = t;
+        p->topics_size = 2 * p->topics_size + 4;
     }
 
     t = &p->topics[p->ntopics];
@@ -637,25 +632,14 @@ ngx_http_hotel_kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg,
     ngx_http_hotel_kafka_producer_t *p = opaque;
 
     ngx_http_hotel_kafka_limit_t  *limit;
-    ngx_http_hotel_kafka_stats_t  *stats;
-
-    stats = ngx_http_hotel_kafka_stats();
 
     if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        if (stats) {
-            (void) ngx_atomic_fetch_add(&stats->delivered, 1);
-            (void) ngx_atomic_fetch_add(&stats->delivered_bytes, msg->len);
-            (void) ngx_atomic_fetch_add(&stats->workers[p->slot].delivered,
-                                        1);
-        }
-
+        ngx_http_hotel_kafka_count(delivered, 1);
+        ngx_http_hotel_kafka_count(delivered_bytes, msg->len);
         return;
     }
 
-    if (stats) {
-        (void) ngx_atomic_fetch_add(&stats->failed, 1);
-        (void) ngx_atomic_fetch_add(&stats->workers[p->slot].failed, 1);
-    }
+    ngx_http_hotel_kafka_count(failed, 1);
 
     ngx_http_hotel_kafka_stats_error("delivery failed: %s",
                                      rd_kafka_err2str(msg->err));

@@ -15,23 +15,26 @@
 
 static ngx_int_t ngx_http_hotel_kafka_status_handler(ngx_http_request_t *r);
 static u_char *ngx_http_hotel_kafka_status_json(u_char *p, u_char *last,
-    ngx_http_hotel_kafka_stats_t *st);
-static u_char *ngx_http_hotel_kafka_status_prometheus(u_char *p,
+    ngx_http_hotel_kafka_stats_t *st, ngx_http_hotel_kafka_counters_t *c);
+static u_char *ngx_http_hotel_kafka_status_workers_json(u_char *p,
     u_char *last, ngx_http_hotel_kafka_stats_t *st);
+static u_char *ngx_http_hotel_kafka_status_prometheus(u_char *p,
+    u_char *last, ngx_http_hotel_kafka_stats_t *st,
+    ngx_http_hotel_kafka_counters_t *c);
+static u_char *ngx_http_hotel_kafka_status_labelled(u_char *p, u_char *last,
+    const char *metric, const char **labels, ngx_atomic_uint_t *values,
+    ngx_uint_t n);
 static u_char *ngx_http_hotel_kafka_json_string(u_char *p, u_char *last,
     u_char *s);
 
 
-static const char  *ngx_http_hotel_kafka_drop_names[] = {
-    "queue_full", "too_large", "no_producer", "other"
-};
 
-static const char  *ngx_http_hotel_kafka_page_names[] = {
-    "syntax", "depth", "token", "no_results", "compressed", "nomem"
-};
-
-
-#define NGX_HTTP_HOTEL_KAFKA_STATUS_SIZE  (16 * 1024)
+/*
+ * The output's size: the totals and the last error (escaped, at most 6
+ * bytes a byte), then each worker slot at most.
+ */
+#define NGX_HTTP_HOTEL_KAFKA_STATUS_FIXED  (8 * 1024)
+#define NGX_HTTP_HOTEL_KAFKA_STATUS_SLOT   512
 
 
 char *
@@ -81,6 +84,7 @@ ngx_http_hotel_kafka_status_handler(ngx_http_request_t *r)
     ngx_uint_t                        prometheus;
     ngx_chain_t                       out;
     ngx_http_hotel_kafka_stats_t     *st;
+    ngx_http_hotel_kafka_counters_t   total;
     ngx_http_hotel_kafka_loc_conf_t  *hlcf;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
@@ -114,18 +118,24 @@ ngx_http_hotel_kafka_status_handler(ngx_http_request_t *r)
         }
     }
 
-    b = ngx_create_temp_buf(r->pool, NGX_HTTP_HOTEL_KAFKA_STATUS_SIZE);
+    b = ngx_create_temp_buf(r->pool, NGX_HTTP_HOTEL_KAFKA_STATUS_FIXED
+                                     + st->nslots
+                                       * NGX_HTTP_HOTEL_KAFKA_STATUS_SLOT);
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    ngx_http_hotel_kafka_stats_sum(st, &total);
+
     if (prometheus) {
-        b->last = ngx_http_hotel_kafka_status_prometheus(b->pos, b->end, st);
+        b->last = ngx_http_hotel_kafka_status_prometheus(b->pos, b->end, st,
+                                                         &total);
         ngx_str_set(&r->headers_out.content_type,
                     "text/plain; version=0.0.4");
 
     } else {
-        b->last = ngx_http_hotel_kafka_status_json(b->pos, b->end, st);
+        b->last = ngx_http_hotel_kafka_status_json(b->pos, b->end, st,
+                                                   &total);
         ngx_str_set(&r->headers_out.content_type, "application/json");
     }
 
@@ -156,36 +166,35 @@ ngx_http_hotel_kafka_status_handler(ngx_http_request_t *r)
 
 static u_char *
 ngx_http_hotel_kafka_status_json(u_char *p, u_char *last,
-    ngx_http_hotel_kafka_stats_t *st)
+    ngx_http_hotel_kafka_stats_t *st, ngx_http_hotel_kafka_counters_t *c)
 {
-    ngx_uint_t                            i, first;
-    ngx_http_hotel_kafka_worker_stats_t  *w;
+    ngx_uint_t  i;
 
     p = ngx_slprintf(p, last,
                      "{\"produced\":%uA,\"delivered\":%uA,\"failed\":%uA,"
                      "\"delivered_bytes\":%uA,\"dropped\":{",
-                     st->produced, st->delivered, st->failed,
-                     st->delivered_bytes);
+                     c->produced, c->delivered, c->failed,
+                     c->delivered_bytes);
 
     for (i = 0; i < NGX_HTTP_HOTEL_KAFKA_DROP_N; i++) {
         p = ngx_slprintf(p, last, "%s\"%s\":%uA", i ? "," : "",
-                         ngx_http_hotel_kafka_drop_names[i], st->dropped[i]);
+                         ngx_http_hotel_kafka_drop_names[i], c->dropped[i]);
     }
 
     p = ngx_slprintf(p, last, "},\"skipped\":{");
 
     for (i = 0; i < HK_SKIP_NREASONS; i++) {
         p = ngx_slprintf(p, last, "%s\"%s\":%uA", i ? "," : "",
-                         hk_skip_reason_name(i), st->skipped[i]);
+                         hk_skip_reason_name(i), c->skipped[i]);
     }
 
     p = ngx_slprintf(p, last, "},\"pages\":%uA,\"pages_failed\":{",
-                     st->pages);
+                     c->pages);
 
     for (i = 0; i < NGX_HTTP_HOTEL_KAFKA_PAGE_N; i++) {
         p = ngx_slprintf(p, last, "%s\"%s\":%uA", i ? "," : "",
                          ngx_http_hotel_kafka_page_names[i],
-                         st->bad_pages[i]);
+                         c->pages_failed[i]);
     }
 
     p = ngx_slprintf(p, last, "},\"last_error\":");
@@ -193,35 +202,62 @@ ngx_http_hotel_kafka_status_json(u_char *p, u_char *last,
     p = ngx_slprintf(p, last, ",\"last_error_time\":%uA,\"workers\":[",
                      st->last_error_time);
 
+    p = ngx_http_hotel_kafka_status_workers_json(p, last, st);
+
+    return ngx_slprintf(p, last, "]}\n");
+}
+
+
+/* the processes that hold a slot now, each once */
+
+static u_char *
+ngx_http_hotel_kafka_status_workers_json(u_char *p, u_char *last,
+    ngx_http_hotel_kafka_stats_t *st)
+{
+    ngx_uint_t                        i, j, first;
+    ngx_atomic_uint_t                 dropped;
+    ngx_http_hotel_kafka_slot_t      *w;
+
     first = 1;
 
-    for (i = 0; i < NGX_HTTP_HOTEL_KAFKA_MAX_WORKERS; i++) {
-        w = &st->workers[i];
+    for (i = 0; i < st->nslots; i++) {
+        w = (ngx_http_hotel_kafka_slot_t *) (st->slots + i * st->slot_size);
 
         if (w->pid == 0) {
             continue;
+        }
+
+        dropped = 0;
+
+        for (j = 0; j < NGX_HTTP_HOTEL_KAFKA_DROP_N; j++) {
+            dropped += w->counters.dropped[j];
         }
 
         p = ngx_slprintf(p, last,
                          "%s{\"worker\":%ui,\"pid\":%uA,\"produced\":%uA,"
                          "\"delivered\":%uA,\"failed\":%uA,\"dropped\":%uA,"
                          "\"queue_depth\":%uA}",
-                         first ? "" : ",", i, w->pid, w->produced,
-                         w->delivered, w->failed, w->dropped,
-                         w->queue_depth);
+                         first ? "" : ",", w->worker, w->pid,
+                         w->counters.produced, w->counters.delivered,
+                         w->counters.failed, dropped, w->queue_depth);
         first = 0;
     }
 
-    return ngx_slprintf(p, last, "]}\n");
+    return p;
 }
 
 
 static u_char *
 ngx_http_hotel_kafka_status_prometheus(u_char *p, u_char *last,
-    ngx_http_hotel_kafka_stats_t *st)
+    ngx_http_hotel_kafka_stats_t *st, ngx_http_hotel_kafka_counters_t *c)
 {
-    ngx_uint_t                            i;
-    ngx_http_hotel_kafka_worker_stats_t  *w;
+    ngx_uint_t                     i;
+    const char                    *skip_names[HK_SKIP_NREASONS];
+    ngx_http_hotel_kafka_slot_t   *w;
+
+    for (i = 0; i < HK_SKIP_NREASONS; i++) {
+        skip_names[i] = hk_skip_reason_name(i);
+    }
 
     p = ngx_slprintf(p, last,
         "# HELP hotel_kafka_records_produced_total "
@@ -243,26 +279,22 @@ ngx_http_hotel_kafka_status_prometheus(u_char *p, u_char *last,
         "# HELP hotel_kafka_records_dropped_total "
         "Records never handed to the producer, by reason.\n"
         "# TYPE hotel_kafka_records_dropped_total counter\n",
-        st->produced, st->delivered, st->failed, st->delivered_bytes);
+        c->produced, c->delivered, c->failed, c->delivered_bytes);
 
-    for (i = 0; i < NGX_HTTP_HOTEL_KAFKA_DROP_N; i++) {
-        p = ngx_slprintf(p, last,
-                         "hotel_kafka_records_dropped_total"
-                         "{reason=\"%s\"} %uA\n",
-                         ngx_http_hotel_kafka_drop_names[i], st->dropped[i]);
-    }
+    p = ngx_http_hotel_kafka_status_labelled(p, last,
+                                    "hotel_kafka_records_dropped_total",
+                                    ngx_http_hotel_kafka_drop_names,
+                                    c->dropped, NGX_HTTP_HOTEL_KAFKA_DROP_N);
 
     p = ngx_slprintf(p, last,
         "# HELP hotel_kafka_results_skipped_total "
         "Search results that could not become records, by reason.\n"
         "# TYPE hotel_kafka_results_skipped_total counter\n");
 
-    for (i = 0; i < HK_SKIP_NREASONS; i++) {
-        p = ngx_slprintf(p, last,
-                         "hotel_kafka_results_skipped_total"
-                         "{reason=\"%s\"} %uA\n",
-                         hk_skip_reason_name(i), st->skipped[i]);
-    }
+    p = ngx_http_hotel_kafka_status_labelled(p, last,
+                                    "hotel_kafka_results_skipped_total",
+                                    skip_names,
+                                    c->skipped, HK_SKIP_NREASONS);
 
     p = ngx_slprintf(p, last,
         "# HELP hotel_kafka_pages_total Result pages read to the end.\n"
@@ -270,31 +302,46 @@ ngx_http_hotel_kafka_status_prometheus(u_char *p, u_char *last,
         "hotel_kafka_pages_total %uA\n"
         "# HELP hotel_kafka_pages_failed_total "
         "Result pages not read to the end, by reason.\n"
-        "# TYPE hotel_kafka_pages_failed_total counter\n", st->pages);
+        "# TYPE hotel_kafka_pages_failed_total counter\n", c->pages);
 
-    for (i = 0; i < NGX_HTTP_HOTEL_KAFKA_PAGE_N; i++) {
-        p = ngx_slprintf(p, last,
-                         "hotel_kafka_pages_failed_total"
-                         "{reason=\"%s\"} %uA\n",
-                         ngx_http_hotel_kafka_page_names[i],
-                         st->bad_pages[i]);
-    }
+    p = ngx_http_hotel_kafka_status_labelled(p, last,
+                                    "hotel_kafka_pages_failed_total",
+                                    ngx_http_hotel_kafka_page_names,
+                                    c->pages_failed,
+                                    NGX_HTTP_HOTEL_KAFKA_PAGE_N);
 
     p = ngx_slprintf(p, last,
         "# HELP hotel_kafka_worker_queue_depth "
         "Records and events waiting in a worker's producer.\n"
         "# TYPE hotel_kafka_worker_queue_depth gauge\n");
 
-    for (i = 0; i < NGX_HTTP_HOTEL_KAFKA_MAX_WORKERS; i++) {
-        w = &st->workers[i];
+    for (i = 0; i < st->nslots; i++) {
+        w = (ngx_http_hotel_kafka_slot_t *) (st->slots + i * st->slot_size);
 
         if (w->pid == 0) {
             continue;
         }
 
         p = ngx_slprintf(p, last,
-                         "hotel_kafka_worker_queue_depth{worker=\"%ui\"} "
-                         "%uA\n", i, w->queue_depth);
+                         "hotel_kafka_worker_queue_depth"
+                         "{worker=\"%ui\",pid=\"%uA\"} %uA\n",
+                         w->worker, w->pid, w->queue_depth);
+    }
+
+    return p;
+}
+
+
+static u_char *
+ngx_http_hotel_kafka_status_labelled(u_char *p, u_char *last,
+    const char *metric, const char **labels, ngx_atomic_uint_t *values,
+    ngx_uint_t n)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < n; i++) {
+        p = ngx_slprintf(p, last, "%s{reason=\"%s\"} %uA\n",
+                         metric, labels[i], values[i]);
     }
 
     return p;

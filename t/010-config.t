@@ -89,7 +89,7 @@ __DATA__
 
 
 
-=== TEST 8: hotel_kafka_search_results with two arguments
+=== TEST 8: hotel_kafka_search_results with a second argument that is not if=
 --- http_config
     hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
 --- config
@@ -98,7 +98,7 @@ __DATA__
     }
 --- must_die
 --- error_log eval
-[qr/\[emerg\] .*\Qinvalid number of arguments in "hotel_kafka_search_results" directive\E/]
+[qr/\[emerg\] .*\Qinvalid parameter "off"\E/]
 
 
 

@@ -35,7 +35,8 @@ add_block_preprocessor(sub {
 
 # The Prometheus text of the status, as one regex: every line is a
 # comment or a sample, each family has its HELP and TYPE, and the given
-# samples have the given values (regex source).
+# samples have the given values (regex source; a sample named "re:..."
+# is a regex source too).
 sub main::prometheus_like {
     my %want = @_;
     my @families = (
@@ -50,13 +51,14 @@ sub main::prometheus_like {
         [hotel_kafka_worker_queue_depth => 'gauge'],
     );
     my $re = '\A(?:(?:# HELP \w+ \S.*|# TYPE \w+ (?:counter|gauge)'
-           . '|\w+(?:\{\w+="\w+"\})? \d+)\n)+\z';
+           . '|\w+(?:\{\w+="\w+"(?:,\w+="\w+")*\})? \d+)\n)+\z';
     for my $f (@families) {
         $re = "(?=.*^# HELP $f->[0] \\S[^\\n]*\\n# TYPE $f->[0] $f->[1]\\n)"
             . $re;
     }
     for my $s (sort keys %want) {
-        $re = "(?=.*^\Q$s\E $want{$s}\$)" . $re;
+        my $name = $s =~ /^re:(.*)/s ? $1 : "\Q$s\E";
+        $re = "(?=.*^$name $want{$s}\$)" . $re;
     }
     return qr/$re/ms;
 }
@@ -161,7 +163,7 @@ __DATA__
 ["", "", "", "Content-Type: application/json"]
 --- response_body_like eval
 [qr/^\{"results"/, qr/^\{"results"/, qr/^\{"results"/,
- qr/\A\{"produced":6,"delivered":\d+,"failed":0,"delivered_bytes":\d+,"dropped":\{"queue_full":0,"too_large":0,"no_producer":0,"other":0\},"skipped":\{"no_id":0,"bad_id":0,"no_rate":0,"bad_rate":0,"negative_rate":0,"no_currency":0,"bad_currency":0,"not_object":0\},"pages":3,"pages_failed":\{"syntax":0,"depth":0,"token":0,"no_results":0,"compressed":0,"nomem":0\},"last_error":"","last_error_time":0,"workers":\[\{"worker":0,"pid":[1-9]\d*,"produced":6,"delivered":\d+,"failed":0,"dropped":0,"queue_depth":\d+\}\]\}\n\z/]
+ qr/\A\{"produced":6,"delivered":\d+,"failed":0,"delivered_bytes":\d+,"dropped":\{"queue_full":0,"too_large":0,"no_producer":0,"other":0\},"skipped":\{"no_id":0,"bad_id":0,"no_rate":0,"bad_rate":0,"negative_rate":0,"no_currency":0,"bad_currency":0,"not_object":0\},"pages":3,"pages_failed":\{"syntax":0,"depth":0,"token":0,"no_results":0,"compressed":0,"nomem":0,"partial":0,"truncated":0,"not_in_memory":0\},"last_error":"","last_error_time":0,"workers":\[\{"worker":0,"pid":[1-9]\d*,"produced":6,"delivered":\d+,"failed":0,"dropped":0,"queue_depth":\d+\}\]\}\n\z/]
 --- status_eventually eval
 ["/status", qr/"produced":6,"delivered":6,"failed":0,/]
 --- status_sums
@@ -222,9 +224,12 @@ __DATA__
      'hotel_kafka_pages_failed_total{reason="no_results"}' => '0',
      'hotel_kafka_pages_failed_total{reason="compressed"}' => '0',
      'hotel_kafka_pages_failed_total{reason="nomem"}' => '0',
+     'hotel_kafka_pages_failed_total{reason="partial"}' => '0',
+     'hotel_kafka_pages_failed_total{reason="truncated"}' => '0',
+     'hotel_kafka_pages_failed_total{reason="not_in_memory"}' => '0',
      'hotel_kafka_records_delivered_total' => '\d+',
      'hotel_kafka_delivered_bytes_total' => '\d+',
-     'hotel_kafka_worker_queue_depth{worker="0"}' => '\d+'),
+     're:hotel_kafka_worker_queue_depth\{worker="0",pid="[1-9]\d*"\}' => '\d+'),
  qr/\A\{"produced":2,.*"pages":2,.*\}\n\z/s,
  main::prometheus_like('hotel_kafka_records_produced_total' => '2'),
  qr/\A\{"produced":2,.*"pages":2,.*\}\n\z/s,
@@ -233,7 +238,7 @@ __DATA__
 ["/metrics", main::prometheus_like(
      'hotel_kafka_records_produced_total' => '2',
      'hotel_kafka_records_delivered_total' => '2',
-     'hotel_kafka_worker_queue_depth{worker="0"}' => '0')]
+     're:hotel_kafka_worker_queue_depth\{worker="0",pid="[1-9]\d*"\}' => '0')]
 --- kafka_topic: status-prom
 --- kafka_records
 hotel_id=p1 position=0

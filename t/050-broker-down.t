@@ -224,7 +224,7 @@ CONF
     is($ng->stop, 0, "$what: nginx exits cleanly");
     my $log = $ng->error_log;
     my $drops = count_lines($log,
-                            'hotel kafka: records dropped: Local: Queue full');
+                            'hotel kafka: records dropped (queue_full): Local: Queue full');
     ok($drops >= 1 && $drops <= 2,
        "$what: 115 drops, $drops rate-limited log line(s)");
     my @purged = $log =~ /$PURGED/g;
@@ -381,7 +381,7 @@ exited on signal
 [(qr/^\{"results":\[\{"hotel_id":"h1".*"h5".*\]\}$/) x 20,
  qr/^\{"produced":5,"delivered":0,"failed":0,"delivered_bytes":0,"dropped":\{"queue_full":95,"too_large":0,"no_producer":0,"other":0\}/]
 --- error_log_count
-hotel kafka: records dropped: Local: Queue full => 1..2
+hotel kafka: records dropped (queue_full): Local: Queue full => 1..2
 --- shutdown_error_log
 hotel kafka: 5 records not delivered within hotel_kafka_flush_timeout 500 ms, purged and counted as failed
 --- no_shutdown_error_log

@@ -117,7 +117,7 @@ __DATA__
 --- timeout: 60
 --- response_body_like eval
 [qr//, qr//, qr//, qr//, qr//,
- qr/"pages":1,"pages_failed":\{"syntax":2,"depth":1,"token":1,"no_results":0,"compressed":0,"nomem":0\}/]
+ qr/"pages":1,"pages_failed":\{"syntax":2,"depth":1,"token":1,"no_results":0,"compressed":0,"nomem":0,"partial":0,"truncated":0,"not_in_memory":0\}/]
 --- max_peak_rss_mb: 60
 --- kafka_topic: hostile
 --- kafka_records
