@@ -46,6 +46,9 @@
 #define HK_EXTRACT_ERROR_LEN  128
 
 
+static const unsigned char  hk_extract_bom[] = { 0xef, 0xbb, 0xbf };
+
+
 /* the fields of one result, also bit numbers in the masks */
 enum {
     HK_FIELD_ID = 0,
@@ -120,6 +123,7 @@ struct hk_extract_s {
     hk_extract_path_t       fields[HK_NFIELDS];
     char                   *names;                 /* the copied paths */
 
+    size_t                  bom;            /* bytes of a BOM seen so far */
     uint64_t                offset;         /* bytes fed before the slice */
     size_t                  no_event;       /* bytes fed with no event */
     int                     event;          /* an event in this slice */
@@ -150,6 +154,9 @@ struct hk_extract_s {
 
 static int hk_extract_parse_path(hk_extract_path_t *path, const char *s,
     char **names);
+static hk_extract_rc_t hk_extract_bom_done(hk_extract_t *x);
+static hk_extract_rc_t hk_extract_parse(hk_extract_t *x,
+    const unsigned char *buf, size_t len);
 static void hk_extract_set_error(hk_extract_t *x, hk_extract_rc_t rc,
     const char *fmt, ...);
 static void hk_extract_set_yajl_error(hk_extract_t *x, uint64_t at);
@@ -376,15 +383,64 @@ hk_extract_create(const hk_extract_conf_t *conf,
 }
 
 
+/*
+ * RFC 8259 lets a parser ignore a UTF-8 byte order mark before the
+ * document, and pages with one exist.  It may come split over feeds; a
+ * partial one followed by anything else is handed to yajl as it was.
+ */
+
 hk_extract_rc_t
 hk_extract_feed(hk_extract_t *x, const unsigned char *buf, size_t len)
 {
-    size_t       n;
-    yajl_status  ys;
-
     if (x->rc != HK_EXTRACT_OK) {
         return x->rc;
     }
+
+    while (x->bom < sizeof(hk_extract_bom) && len > 0) {
+        if (buf[0] != hk_extract_bom[x->bom]) {
+            if (hk_extract_bom_done(x) != HK_EXTRACT_OK) {
+                return x->rc;
+            }
+
+            break;
+        }
+
+        x->bom++;
+        x->offset++;
+        buf++;
+        len--;
+    }
+
+    return hk_extract_parse(x, buf, len);
+}
+
+
+/* no more of a byte order mark can come: what was held of one is parsed */
+
+static hk_extract_rc_t
+hk_extract_bom_done(hk_extract_t *x)
+{
+    size_t  held;
+
+    held = (x->bom < sizeof(hk_extract_bom)) ? x->bom : 0;
+
+    x->bom = sizeof(hk_extract_bom) + 1;
+
+    if (held == 0) {
+        return HK_EXTRACT_OK;
+    }
+
+    x->offset -= held;
+
+    return hk_extract_parse(x, hk_extract_bom, held);
+}
+
+
+static hk_extract_rc_t
+hk_extract_parse(hk_extract_t *x, const unsigned char *buf, size_t len)
+{
+    size_t       n;
+    yajl_status  ys;
 
     while (len > 0) {
         n = len < HK_EXTRACT_SLICE ? len : HK_EXTRACT_SLICE;
@@ -444,6 +500,10 @@ hk_extract_finish(hk_extract_t *x)
     }
 
     x->finished = 1;
+
+    if (hk_extract_bom_done(x) != HK_EXTRACT_OK) {
+        return x->rc;
+    }
 
     ys = yajl_complete_parse(x->yajl);
 

@@ -1138,10 +1138,46 @@ test_big(uint64_t count, size_t pad, size_t chunk, const char *what)
 }
 
 
+/* a UTF-8 byte order mark before the document, and only there */
+
+static void
+test_bom(void)
+{
+    expect(NULL, "\xef\xbb\xbf{\"results\": [{\"hotel_id\": \"a\", "
+           "\"rate\": 1, \"currency\": \"EUR\"}]}", HK_EXTRACT_OK,
+           "0 a 1.00 EUR\n", "bom: a leading byte order mark is ignored");
+
+    expect(NULL, "\xef\xbb\xbf[{\"hotel_id\": \"a\", \"rate\": 1, "
+           "\"currency\": \"EUR\"}]", HK_EXTRACT_ERROR_NO_RESULTS, "",
+           "bom: before a root array too");
+
+    expect(NULL, "\xef\xbb\xbf\xef\xbb\xbf{\"results\": []}",
+           HK_EXTRACT_ERROR_SYNTAX, "", "bom: a second one is not ignored");
+
+    expect(NULL, " \xef\xbb\xbf{\"results\": []}", HK_EXTRACT_ERROR_SYNTAX,
+           "", "bom: nor one after a blank");
+
+    expect(NULL, "\xef\xbb{\"results\": []}", HK_EXTRACT_ERROR_SYNTAX, "",
+           "bom: two bytes of one are no mark");
+
+    expect(NULL, "\xef\xbb\xbf", HK_EXTRACT_ERROR_SYNTAX, "",
+           "bom: a mark alone is no document");
+
+    expect(NULL, "\xef", HK_EXTRACT_ERROR_SYNTAX, "",
+           "bom: nor a first byte of one");
+
+    expect(NULL, "{\"results\": [{\"hotel_id\": \"\xef\xbb\xbf\", "
+           "\"rate\": 1, \"currency\": \"EUR\"}]}", HK_EXTRACT_OK,
+           "0 \xef\xbb\xbf 1.00 EUR\n",
+           "bom: inside a string it is a character like any other");
+}
+
+
 int
 main(void)
 {
     test_page();
+    test_bom();
     test_dotted();
     test_fields();
     test_duplicates();
