@@ -376,7 +376,9 @@ if (@new) {
     $now = packages();
 }
 is_deeply($now, $installed, 'the same packages as before') or diag("@new");
-is_deeply(traces(), $traces_before,
-          'no file, user, group or modules-enabled link left');
+my $traces_after = traces();
+is_deeply($traces_after, $traces_before,
+          'no file, user, group or modules-enabled link left')
+    or diag(join "\n", 'left:', @$traces_after);
 
 done_testing();
