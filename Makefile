@@ -25,8 +25,8 @@ PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 pkg_libs     = $(shell pkg-config --libs $(1) 2>/dev/null) -lm -lpthread
 WARN        := -Wall -Wextra -Werror -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS      ?= -O2 -g
-BASE_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE $(SAN_FLAGS) \
-               $(PKG_CFLAGS)
+BASE_CFLAGS := $(CFLAGS) $(CPPFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE \
+               $(SAN_FLAGS) $(PKG_CFLAGS)
 LDLIBS      := $(call pkg_libs,$(PKGS))
 
 # The parts of src/, each a folder built into one static library; a
@@ -56,7 +56,7 @@ LIB_consumer := $(call lib,consumer)
 UNIT_SRCS   := $(wildcard t/unit/test_*.c)
 UNIT_BINS   := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 
-.PHONY: all libs module consumer unit tools deps test demo bench clean
+.PHONY: all libs module consumer unit tools deps test demo bench deb clean
 
 all: module consumer
 
@@ -86,7 +86,7 @@ libs: $(foreach p,$(PARTS),$(LIB_$(p)))
 consumer: $(CONSUMER)
 
 $(CONSUMER): $(BUILD)/obj/consumer/hotel_trends.o $(LIB_consumer) $(LIB_core)
-	$(CC) $(BASE_CFLAGS) -o $@ $^ \
+	$(CC) $(BASE_CFLAGS) $(LDFLAGS) -o $@ $^ \
 	    $(call pkg_libs,rdkafka libprotobuf-c yajl sqlite3 libpq)
 
 # unit tests see every part and link what they use
@@ -117,7 +117,10 @@ $(shell mkdir -p $(BUILD); echo '$(MODULE_SRCS)' | cmp -s - $(BUILD)/module-srcs
 
 # The module is built inside a copy of Debian's nginx source tree,
 # configured exactly like the installed binary (its conf_flags) so that
-# load_module accepts the result.
+# load_module accepts the result.  CFLAGS, CPPFLAGS and LDFLAGS reach it
+# through --with-cc-opt and --with-ld-opt (debian/rules builds through
+# this target with dpkg-buildflags'); a CFLAGS in the environment would
+# make nginx's configure drop its own warnings and -Werror.
 module: $(MODULE)
 
 $(BUILD)/nginx/objs/Makefile: config $(NGINX_SRC)/conf_flags $(BUILD)/module-srcs $(PROTO)
@@ -125,8 +128,10 @@ $(BUILD)/nginx/objs/Makefile: config $(NGINX_SRC)/conf_flags $(BUILD)/module-src
 	    echo "missing $(NGINX_SRC): apt-get install nginx-dev" >&2; exit 1; }
 	rm -rf $(BUILD)/nginx && mkdir -p $(BUILD)/nginx
 	cp -r $(NGINX_SRC)/. $(BUILD)/nginx/
-	cd $(BUILD)/nginx && . ./conf_flags && ./configure "$${NGX_CONF_FLAGS[@]}" \
-	    --with-cc-opt="-O2 -g $(SAN_FLAGS)" --with-ld-opt="$(SAN_FLAGS)" \
+	cd $(BUILD)/nginx && . ./conf_flags && env -u CFLAGS ./configure \
+	    "$${NGX_CONF_FLAGS[@]}" \
+	    --with-cc-opt="$(CFLAGS) $(CPPFLAGS) $(SAN_FLAGS)" \
+	    --with-ld-opt="$(LDFLAGS) $(SAN_FLAGS)" \
 	    --add-dynamic-module=$(CURDIR) > configure.log 2>&1 \
 	    || { tail -20 configure.log >&2; exit 1; }
 
@@ -147,6 +152,21 @@ demo:
 
 bench:
 	bench/run
+
+# The Debian packages (debian/), built by dpkg-buildpackage in a copy of
+# this tree so that its results land in build/deb/ and not beside the
+# checkout: libnginx-mod-http-hotel-kafka_*.deb, hotel-trends_*.deb and
+# their .changes.  `lintian build/deb/*.changes` checks them.
+DEB_DIR     := $(BUILD)/deb
+DEB_JOBS    ?= 2
+
+deb:
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	tar -c --exclude-vcs --exclude=./build --exclude=./build-asan \
+	    --exclude=./t/servroot --exclude=./fuzz/build . \
+	    | tar -x -C $(DEB_DIR)/src
+	cd $(DEB_DIR)/src && dpkg-buildpackage -b -us -uc --jobs-try=$(DEB_JOBS)
+	@ls $(DEB_DIR)/*.deb
 
 clean:
 	rm -rf build build-asan t/servroot

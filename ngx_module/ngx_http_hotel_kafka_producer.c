@@ -293,9 +293,13 @@ ngx_http_hotel_kafka_notify_handler(ngx_event_t *rev)
     c = rev->data;
     p = c->data;
 
-    /* an eventfd read returns the whole count and resets it */
+    /* an eventfd read returns the whole count and resets it; EAGAIN is
+     * a wakeup with nothing counted */
 
-    (void) read(c->fd, &n, sizeof(n));
+    if (read(c->fd, &n, sizeof(n)) == -1 && ngx_errno != NGX_EAGAIN) {
+        ngx_log_error(NGX_LOG_ALERT, c->log, ngx_errno,
+                      "hotel kafka: read() of the eventfd failed");
+    }
 
     ngx_http_hotel_kafka_poll(p);
 }
