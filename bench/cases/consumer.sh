@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# consumer: hotel-trends into SQLite and PostgreSQL beside kcat.
+#
+# hk-bench produce writes CONSUMER_RECORDS records (keys from 10,000
+# hotels) into a topic, with and without the schema headers; kcat reads it
+# to /dev/null (the ceiling); then hotel-trends consume reads it from the
+# start into SQLite and into a fresh PostgreSQL cluster, with its defaults
+# and with --batch-size 1000.  Every reader on the nginx core; the sum of
+# the counts must be the number of records.
+set -euo pipefail
+. "$(dirname "$0")/../lib/common.sh"
+
+PG_DIR=""
+
+pg_as() {
+    if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+pg_start() {
+    PG_DIR=$(mktemp -d /tmp/hk-bench-pg.XXXXXX)
+    chmod 755 "$PG_DIR"
+    [[ $(id -u) == 0 ]] && chown postgres: "$PG_DIR"
+    PG_PORT=$(free_port)
+    pg_as "$PGBIN/initdb" -D "$PG_DIR/data" -A trust -U postgres >"$W/pg-initdb.log" 2>&1 ||
+        { cat "$W/pg-initdb.log" >&2; die "initdb failed"; }
+    at_exit pg_stop
+    pg_as taskset -c "$BROKER_CPU" "$PGBIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w \
+        -o "-k $PG_DIR -p $PG_PORT -c listen_addresses=''" start >/dev/null ||
+        { cat "$PG_DIR/log" >&2; die "PostgreSQL did not start"; }
+}
+
+pg_stop() {
+    [[ -n $PG_DIR ]] || return 0
+    [[ -f $PG_DIR/data/postmaster.pid ]] &&
+        pg_as "$PGBIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1
+    rm -rf "$PG_DIR"
+    PG_DIR=""
+}
+
+pg_conn() { echo "host=$PG_DIR port=$PG_PORT dbname=$1 user=postgres"; }
+pg_sum() {
+    psql -h "$PG_DIR" -p "$PG_PORT" -U postgres -d "$1" -Atc 'SELECT sum(count) FROM hotel_rate_hourly'
+}
+
+# consume NAME TOPIC DB SUM_CMD [OPTIONS...]: hotel-trends from the start
+# of TOPIC until idle for 1 s; a raw line with the time it claimed its
+# first partition, the time of its idle line, its peak RSS and the sum
+# of the counts it stored
+consume() {
+    local name=$1 topic=$2 db=$3 sum=$4 log=$W/consumer-$1.log pid peak=0 r
+    shift 4
+    taskset -c "$NGINX_CPU" "$TRENDS" consume -b "$BENCH_BROKER" -t "$topic" \
+        -g "bench-$name-$$" -d "$db" --exit-idle 1 "$@" 2>"$log" &
+    pid=$!
+    watch_pid "$pid"
+    while kill -0 "$pid" 2>/dev/null; do
+        r=$(rss_kb "$pid" 2>/dev/null) || break
+        ((r > peak)) && peak=$r
+        sleep 0.2
+    done
+    wait "$pid" || die "hotel-trends ($name) failed: $(tail -3 "$log")"
+    unwatch_pid "$pid"
+    raw "reader name=$name start=$(grep -m1 'partition .*: lease' "$log" | cut -c1-23)" \
+        "idle=$(grep -m1 'idle for' "$log" | cut -c1-23) peak_kb=$peak sum=$(eval "$sum")" \
+        "exit_idle_s=1"
+}
+
+produce() {
+    local topic=$1 line
+    shift
+    line=$(taskset -c "$LOAD_CPU" "$HKB" produce -b "$BENCH_BROKER" -t "$topic" \
+           -n "$CONSUMER_RECORDS" -H 10000 -X linger.ms=20 "$@")
+    [[ $(broker_count "$topic") == "$CONSUMER_RECORDS" ]] ||
+        die "$topic holds $(broker_count "$topic") records, not $CONSUMER_RECORDS (start from a fresh broker)"
+    echo "$line"
+}
+
+need_broker
+raw_begin consumer
+say "consumer: $CONSUMER_RECORDS records (10,000 hotels) into SQLite and PostgreSQL, kcat beside"
+raw "params records=$CONSUMER_RECORDS cpu=$NGINX_CPU"
+
+raw "produce $(produce bench-consumer)"
+# the same records without the schema headers (hotel_kafka_schema_headers off)
+produce bench-consumer-bare -S >/dev/null
+
+# the ceiling: kcat reading the same topic to /dev/null
+t0=$(now)
+taskset -c "$NGINX_CPU" kcat -C -b "$BENCH_BROKER" -t bench-consumer -o beginning -e -q \
+    -f '%o\n' > "$W/kcat.out"
+t1=$(now)
+n=$(wc -l < "$W/kcat.out")
+[[ $n == "$CONSUMER_RECORDS" ]] || die "kcat read $n records"
+raw "kcat records=$n seconds=$(bc -l <<<"$t1 - $t0")"
+
+rm -f "$W"/trends*.db*
+consume sqlite bench-consumer "$W/trends.db" \
+    "sqlite3 $W/trends.db 'SELECT sum(count) FROM hotel_rate_hourly'"
+raw "hotels n=$(sqlite3 "$W/trends.db" 'SELECT count(DISTINCT hotel_id) FROM hotel_rate_hourly')"
+consume sqlite-small bench-consumer "$W/trends-small.db" \
+    "sqlite3 $W/trends-small.db 'SELECT sum(count) FROM hotel_rate_hourly'" --batch-size 1000
+consume sqlite-bare bench-consumer-bare "$W/trends-bare.db" \
+    "sqlite3 $W/trends-bare.db 'SELECT sum(count) FROM hotel_rate_hourly'"
+
+pg_start
+consume pg bench-consumer "$(pg_conn postgres)" "pg_sum postgres"
+psql -h "$PG_DIR" -p "$PG_PORT" -U postgres -d postgres -qAtc 'CREATE DATABASE small' >/dev/null
+consume pg-small bench-consumer "$(pg_conn small)" "pg_sum small" --batch-size 1000
+pg_stop
+raw_commit
