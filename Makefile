@@ -20,14 +20,22 @@ CONSUMER    := $(BUILD)/hotel-trends
 
 
 CC          ?= cc
-PKGS        := rdkafka libprotobuf-c yajl sqlite3 libpq
+PKGS        := rdkafka libprotobuf-c yajl simdjson sqlite3 libpq
 PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 pkg_libs     = $(shell pkg-config --libs $(1) 2>/dev/null) -lm -lpthread
 WARN        := -Wall -Wextra -Werror -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS      ?= -O2 -g
 BASE_CFLAGS := $(CFLAGS) $(CPPFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE \
                $(SAN_FLAGS) $(PKG_CFLAGS)
-LDLIBS      := $(call pkg_libs,$(PKGS))
+LDLIBS      := $(call pkg_libs,$(PKGS)) -lstdc++
+
+# C++ (the extractor's simdjson reading only): C's warnings without the
+# C-only ones, and no exceptions, so that none can unwind into C.
+CXX         ?= g++
+CXXFLAGS    ?= -O2 -g
+BASE_CXXFLAGS := $(CXXFLAGS) $(CPPFLAGS) -Wall -Wextra -Werror \
+               -Wno-unused-parameter -std=gnu++17 -fno-exceptions \
+               -fno-rtti -D_GNU_SOURCE $(SAN_FLAGS) $(PKG_CFLAGS)
 
 # The parts of src/, each a folder built into one static library; a
 # program names the libraries it uses and the linker takes from each only
@@ -45,10 +53,11 @@ INC_core    := -Isrc/core -I$(GEN)
 INC_extract := -Isrc/extract $(INC_core)
 INC_consumer := -Isrc/consumer $(INC_core)
 SRCS_core   := $(wildcard src/core/*.c) $(GEN_C)
-SRCS_extract := $(wildcard src/extract/*.c)
+SRCS_extract := $(wildcard src/extract/*.c src/extract/*.cpp)
 SRCS_consumer := $(filter-out src/consumer/hotel_trends.c,\
                  $(wildcard src/consumer/*.c))
-objs         = $(patsubst %.c,$(BUILD)/obj/$(1)/%.o,$(notdir $(SRCS_$(1))))
+objs         = $(patsubst %,$(BUILD)/obj/$(1)/%.o,\
+               $(basename $(notdir $(SRCS_$(1)))))
 lib          = $(BUILD)/lib/libhk$(1).a
 LIB_core    := $(call lib,core)
 LIB_extract := $(call lib,extract)
@@ -69,6 +78,10 @@ define part
 $(BUILD)/obj/$(1)/%.o: src/$(1)/%.c $(GEN_C) $(wildcard src/*/*.h)
 	@mkdir -p $$(@D)
 	$$(CC) $$(BASE_CFLAGS) $$(INC_$(1)) -c -o $$@ $$<
+
+$(BUILD)/obj/$(1)/%.o: src/$(1)/%.cpp $(wildcard src/*/*.h)
+	@mkdir -p $$(@D)
+	$$(CXX) $$(BASE_CXXFLAGS) $$(INC_$(1)) -c -o $$@ $$<
 
 $(LIB_$(1)): $(call objs,$(1))
 	@mkdir -p $$(@D)
@@ -111,7 +124,7 @@ $(BUILD)/tools/%: t/tools/%.c
 
 # configure must run again when a module source file comes or goes
 MODULE_SRCS := $(sort $(wildcard ngx_module/*.[ch] src/core/*.[ch] \
-                                 src/extract/*.[ch]))
+                                 src/extract/*.[ch] src/extract/*.cpp))
 $(shell mkdir -p $(BUILD); echo '$(MODULE_SRCS)' | cmp -s - $(BUILD)/module-srcs \
     || echo '$(MODULE_SRCS)' > $(BUILD)/module-srcs)
 

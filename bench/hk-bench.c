@@ -14,9 +14,11 @@
  *       writes no control records, so offsets are records).
  *
  *   hk-bench micro -b BROKERS -t TOPIC -f PAGE.json -n PAGES
- *       the module's per-result work without HTTP: for each page, an
- *       extractor is created, fed the page, finished and destroyed (as the
- *       body filter does); each result is encoded and handed to
+ *       the module's per-result work without HTTP: each page is copied
+ *       into a padded buffer and read whole (hk_extract_document(), as the
+ *       body filter does for a page within hotel_kafka_page_buffer; -Y:
+ *       by the streaming yajl extractor instead, as for a longer page);
+ *       each result is encoded and handed to
  *       rd_kafka_producev() with F_COPY and the two schema headers, with
  *       the module's producer defaults.  Prints ns per result for parse
  *       only, parse + encode, parse + encode + enqueue (CPU time of the
@@ -55,6 +57,7 @@ static long         hotels = 10000;
 static double       per_sec;
 static int          last_mode = 2;
 static int          schema_headers = 1;
+static int          streaming;
 static char        *xprops[64];
 static int          nxprops;
 
@@ -408,7 +411,10 @@ cmd_micro(void)
     int                    mode;
     long                   size;
     FILE                  *f;
-    char                  *page;
+    char                  *page, error[128];
+    unsigned char         *copy;
+    hk_extract_rc_t        rc;
+    hk_extract_rules_t    *rules;
     double                 t0, c0, ns[3], proc_ns = 0;
     long long              i;
     micro_t                m;
@@ -442,6 +448,12 @@ cmd_micro(void)
     xc.max_depth = HK_EXTRACT_DEFAULT_MAX_DEPTH;
     xc.max_token = HK_EXTRACT_DEFAULT_MAX_TOKEN;
 
+    rules = hk_extract_rules(&xc);
+    copy = malloc(size + HK_EXTRACT_PADDING);
+    if (rules == NULL || copy == NULL) {
+        die("%s", "no memory");
+    }
+
     memset(&m, 0, sizeof(m));
     m.rk = make_producer();
     m.rkt = rd_kafka_topic_new(m.rk, topic, NULL);
@@ -454,15 +466,24 @@ cmd_micro(void)
         c0 = process_cpu_s();
 
         for (i = 0; i < count_n; i++) {
-            x = hk_extract_create(&xc, &h, &m);
-            if (x == NULL
-                || hk_extract_feed(x, (unsigned char *) page, size)
-                   != HK_EXTRACT_OK
-                || hk_extract_finish(x) != HK_EXTRACT_OK)
-            {
+            if (streaming) {
+                x = hk_extract_create(rules, &h, &m);
+                rc = x ? hk_extract_feed(x, (unsigned char *) page, size)
+                       : HK_EXTRACT_ERROR_NOMEM;
+                if (rc == HK_EXTRACT_OK) {
+                    rc = hk_extract_finish(x);
+                }
+                hk_extract_destroy(x);
+
+            } else {
+                memcpy(copy, page, size);
+                rc = hk_extract_document(rules, &h, &m, copy, size, error,
+                                         sizeof(error));
+            }
+
+            if (rc != HK_EXTRACT_OK) {
                 die("%s: page not read", page_file);
             }
-            hk_extract_destroy(x);
 
             if (mode == 2) {
                 /* what the worker's eventfd handler does, amortised */
@@ -491,6 +512,8 @@ cmd_micro(void)
 
     rd_kafka_topic_destroy(m.rkt);
     rd_kafka_destroy(m.rk);
+    hk_extract_rules_free(rules);
+    free(copy);
     free(page);
 
     return m.dropped || failed ? 1 : 0;
@@ -512,7 +535,7 @@ main(int argc, char **argv)
     argv++;
     argc--;
 
-    while ((c = getopt(argc, argv, "b:t:n:H:r:f:m:SX:")) != -1) {
+    while ((c = getopt(argc, argv, "b:t:n:H:r:f:m:SYX:")) != -1) {
         switch (c) {
         case 'b': brokers = optarg; break;
         case 't': topic = optarg; break;
@@ -522,6 +545,7 @@ main(int argc, char **argv)
         case 'f': page_file = optarg; break;
         case 'm': last_mode = atoi(optarg) % 3; break;
         case 'S': schema_headers = 0; break;
+        case 'Y': streaming = 1; break;
         case 'X':
             if (nxprops == 64) {
                 die("%s", "too many -X");

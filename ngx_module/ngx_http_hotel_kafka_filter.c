@@ -5,8 +5,11 @@
  *
  * The filter only looks at the buffers it passes on; it never changes,
  * holds or delays them, so the client gets the response byte for byte and
- * as fast as without the module.  The parser keeps a bounded state per
- * request whatever the size of the page.
+ * as fast as without the module.  It copies them: a page of up to
+ * hotel_kafka_page_buffer bytes is read whole at its end, by simdjson
+ * (hk_extract_document()); a longer one by the streaming extractor as it
+ * passes, from the copy of its start on, so that memory per request stays
+ * bounded whatever the page.
  */
 
 
@@ -20,8 +23,13 @@ static ngx_int_t ngx_http_hotel_kafka_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static void ngx_http_hotel_kafka_feed(ngx_http_hotel_kafka_ctx_t *ctx,
     ngx_buf_t *b);
+static ngx_int_t ngx_http_hotel_kafka_keep(ngx_http_hotel_kafka_ctx_t *ctx,
+    u_char *data, size_t len);
+static ngx_int_t ngx_http_hotel_kafka_stream(ngx_http_hotel_kafka_ctx_t *ctx);
 static void ngx_http_hotel_kafka_finish(ngx_http_hotel_kafka_ctx_t *ctx);
 static void ngx_http_hotel_kafka_parse_failed(ngx_http_hotel_kafka_ctx_t *ctx,
+    hk_extract_rc_t rc);
+static ngx_http_hotel_kafka_page_e ngx_http_hotel_kafka_page_reason(
     hk_extract_rc_t rc);
 static void ngx_http_hotel_kafka_page_failed(ngx_http_hotel_kafka_ctx_t *ctx,
     ngx_http_hotel_kafka_page_e e, const char *why);
@@ -204,12 +212,6 @@ ngx_http_hotel_kafka_start(ngx_http_request_t *r,
 
     ctx->request = r;
     ctx->conf = hlcf;
-    ctx->extract = hk_extract_create(&hlcf->extract,
-                                     &ngx_http_hotel_kafka_handlers, ctx);
-
-    if (ctx->extract == NULL) {
-        return NGX_ERROR;
-    }
 
     cln->handler = ngx_http_hotel_kafka_cleanup;
     cln->data = ctx;
@@ -285,6 +287,7 @@ ngx_http_hotel_kafka_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 static void
 ngx_http_hotel_kafka_feed(ngx_http_hotel_kafka_ctx_t *ctx, ngx_buf_t *b)
 {
+    size_t           len;
     hk_extract_rc_t  rc;
 
     if (ngx_buf_special(b)) {
@@ -299,11 +302,23 @@ ngx_http_hotel_kafka_feed(ngx_http_hotel_kafka_ctx_t *ctx, ngx_buf_t *b)
         return;
     }
 
-    if (b->last == b->pos) {
+    len = b->last - b->pos;
+
+    if (len == 0) {
         return;
     }
 
-    rc = hk_extract_feed(ctx->extract, b->pos, b->last - b->pos);
+    if (ctx->extract == NULL
+        && ngx_http_hotel_kafka_keep(ctx, b->pos, len) == NGX_OK)
+    {
+        return;
+    }
+
+    if (ctx->extract == NULL && ngx_http_hotel_kafka_stream(ctx) != NGX_OK) {
+        return;
+    }
+
+    rc = hk_extract_feed(ctx->extract, b->pos, len);
 
     if (rc != HK_EXTRACT_OK) {
         ngx_http_hotel_kafka_parse_failed(ctx, rc);
@@ -311,24 +326,120 @@ ngx_http_hotel_kafka_feed(ngx_http_hotel_kafka_ctx_t *ctx, ngx_buf_t *b)
 }
 
 
-static void
-ngx_http_hotel_kafka_finish(ngx_http_hotel_kafka_ctx_t *ctx)
+/*
+ * Copies len bytes to the page, or NGX_DECLINED when the page would
+ * outgrow hotel_kafka_page_buffer: it is then streamed.  The copy grows
+ * by doubling, from the response's length when it is known.
+ */
+
+static ngx_int_t
+ngx_http_hotel_kafka_keep(ngx_http_hotel_kafka_ctx_t *ctx, u_char *data,
+    size_t len)
+{
+    off_t    known;
+    size_t   size;
+    u_char  *page;
+
+    if (ctx->len + len > ctx->conf->page_buffer) {
+        return NGX_DECLINED;
+    }
+
+    if (ctx->len + len > ctx->size) {
+        known = ctx->request->headers_out.content_length_n;
+
+        size = (ctx->size == 0 && known > 0) ? (size_t) known
+                                             : ngx_max(2 * ctx->size, 4096);
+
+        size = ngx_max(size, ctx->len + len);
+        size = ngx_min(size, ctx->conf->page_buffer);
+
+        page = ngx_palloc(ctx->request->pool, size + HK_EXTRACT_PADDING);
+        if (page == NULL) {
+            return NGX_DECLINED;
+        }
+
+        if (ctx->len) {
+            ngx_memcpy(page, ctx->page, ctx->len);
+        }
+
+        ctx->page = page;
+        ctx->size = size;
+    }
+
+    ngx_memcpy(ctx->page + ctx->len, data, len);
+    ctx->len += len;
+
+    return NGX_OK;
+}
+
+
+/* the page is too long to be kept whole: what was kept is parsed now */
+
+static ngx_int_t
+ngx_http_hotel_kafka_stream(ngx_http_hotel_kafka_ctx_t *ctx)
 {
     hk_extract_rc_t  rc;
 
-    rc = hk_extract_finish(ctx->extract);
+    ctx->extract = hk_extract_create(ctx->conf->rules,
+                                     &ngx_http_hotel_kafka_handlers, ctx);
+
+    if (ctx->extract == NULL) {
+        ngx_http_hotel_kafka_page_failed(ctx, NGX_HTTP_HOTEL_KAFKA_PAGE_NOMEM,
+                                         "no memory for the parser");
+        return NGX_ERROR;
+    }
+
+    if (ctx->len == 0) {
+        return NGX_OK;
+    }
+
+    rc = hk_extract_feed(ctx->extract, ctx->page, ctx->len);
+
+    ctx->len = 0;
 
     if (rc != HK_EXTRACT_OK) {
         ngx_http_hotel_kafka_parse_failed(ctx, rc);
-        return;
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_hotel_kafka_finish(ngx_http_hotel_kafka_ctx_t *ctx)
+{
+    u_char           error[128];
+    hk_extract_rc_t  rc;
+
+    if (ctx->extract) {
+        rc = hk_extract_finish(ctx->extract);
+
+        if (rc != HK_EXTRACT_OK) {
+            ngx_http_hotel_kafka_parse_failed(ctx, rc);
+            return;
+        }
+
+        hk_extract_destroy(ctx->extract);
+        ctx->extract = NULL;
+
+    } else {
+        rc = hk_extract_document(ctx->conf->rules,
+                                 &ngx_http_hotel_kafka_handlers, ctx,
+                                 ctx->page, ctx->len,
+                                 (char *) error, sizeof(error));
+
+        if (rc != HK_EXTRACT_OK) {
+            ngx_http_hotel_kafka_page_failed(ctx,
+                                     ngx_http_hotel_kafka_page_reason(rc),
+                                     (char *) error);
+            return;
+        }
     }
 
     ctx->done = 1;
 
     ngx_http_hotel_kafka_count(pages, 1);
-
-    hk_extract_destroy(ctx->extract);
-    ctx->extract = NULL;
 }
 
 
@@ -336,32 +447,32 @@ static void
 ngx_http_hotel_kafka_parse_failed(ngx_http_hotel_kafka_ctx_t *ctx,
     hk_extract_rc_t rc)
 {
-    ngx_http_hotel_kafka_page_e  e;
+    ngx_http_hotel_kafka_page_failed(ctx,
+                                     ngx_http_hotel_kafka_page_reason(rc),
+                                     hk_extract_error(ctx->extract));
+}
 
+
+static ngx_http_hotel_kafka_page_e
+ngx_http_hotel_kafka_page_reason(hk_extract_rc_t rc)
+{
     switch (rc) {
 
     case HK_EXTRACT_ERROR_DEPTH:
-        e = NGX_HTTP_HOTEL_KAFKA_PAGE_DEPTH;
-        break;
+        return NGX_HTTP_HOTEL_KAFKA_PAGE_DEPTH;
 
     case HK_EXTRACT_ERROR_TOKEN:
-        e = NGX_HTTP_HOTEL_KAFKA_PAGE_TOKEN;
-        break;
+        return NGX_HTTP_HOTEL_KAFKA_PAGE_TOKEN;
 
     case HK_EXTRACT_ERROR_NO_RESULTS:
-        e = NGX_HTTP_HOTEL_KAFKA_PAGE_NO_RESULTS;
-        break;
+        return NGX_HTTP_HOTEL_KAFKA_PAGE_NO_RESULTS;
 
     case HK_EXTRACT_ERROR_NOMEM:
-        e = NGX_HTTP_HOTEL_KAFKA_PAGE_NOMEM;
-        break;
+        return NGX_HTTP_HOTEL_KAFKA_PAGE_NOMEM;
 
     default:
-        e = NGX_HTTP_HOTEL_KAFKA_PAGE_SYNTAX;
-        break;
+        return NGX_HTTP_HOTEL_KAFKA_PAGE_SYNTAX;
     }
-
-    ngx_http_hotel_kafka_page_failed(ctx, e, hk_extract_error(ctx->extract));
 }
 
 
@@ -440,6 +551,19 @@ static void
 ngx_http_hotel_kafka_cleanup(void *data)
 {
     ngx_http_hotel_kafka_ctx_t *ctx = data;
+
+    if (ctx->done) {
+        return;
+    }
+
+    /*
+     * The results of the part that came are the client's too: the kept
+     * part is read now (without finishing: it is no whole document).
+     */
+
+    if (ctx->extract == NULL && ctx->len > 0) {
+        (void) ngx_http_hotel_kafka_stream(ctx);
+    }
 
     if (!ctx->done) {
         ngx_http_hotel_kafka_page_failed(ctx,

@@ -29,6 +29,7 @@ static char *ngx_http_hotel_kafka_codes(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_hotel_kafka_check_currency(ngx_conf_t *cf,
     void *post, void *data);
+static void ngx_http_hotel_kafka_rules_free(void *data);
 static ngx_int_t ngx_http_hotel_kafka_init_process(ngx_cycle_t *cycle);
 static void ngx_http_hotel_kafka_exit_process(ngx_cycle_t *cycle);
 
@@ -72,6 +73,13 @@ static ngx_command_t  ngx_http_hotel_kafka_commands[] = {
       ngx_http_hotel_kafka_search_results,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("hotel_kafka_page_buffer"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hotel_kafka_loc_conf_t, page_buffer),
       NULL },
 
     { ngx_string("hotel_kafka_topic"),
@@ -234,6 +242,7 @@ ngx_http_hotel_kafka_create_loc_conf(ngx_conf_t *cf)
 
     hlcf->search_results = NGX_CONF_UNSET;
     hlcf->search_results_if = NGX_CONF_UNSET_PTR;
+    hlcf->page_buffer = NGX_CONF_UNSET_SIZE;
     hlcf->status_format = NGX_CONF_UNSET_UINT;
     hlcf->page_codes = NGX_CONF_UNSET_PTR;
     hlcf->logs = NGX_CONF_UNSET_PTR;
@@ -250,9 +259,12 @@ ngx_http_hotel_kafka_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_http_hotel_kafka_loc_conf_t *conf = child;
 
     const char                        *err;
+    ngx_pool_cleanup_t                *cln;
     ngx_http_hotel_kafka_main_conf_t  *hmcf;
 
     ngx_conf_merge_value(conf->search_results, prev->search_results, 0);
+    ngx_conf_merge_size_value(conf->page_buffer, prev->page_buffer,
+                              HK_EXTRACT_DEFAULT_MAX_TOKEN);
     ngx_conf_merge_ptr_value(conf->search_results_if,
                              prev->search_results_if, NULL);
     ngx_conf_merge_uint_value(conf->status_format, prev->status_format,
@@ -282,8 +294,8 @@ ngx_http_hotel_kafka_merge_loc_conf(ngx_conf_t *cf, void *parent,
     conf->extract.default_currency = conf->default_currency.len
                                      ? (char *) conf->default_currency.data
                                      : NULL;
-    conf->extract.max_depth = 64;
-    conf->extract.max_token = 64 * 1024;
+    conf->extract.max_depth = HK_EXTRACT_DEFAULT_MAX_DEPTH;
+    conf->extract.max_token = HK_EXTRACT_DEFAULT_MAX_TOKEN;
 
     err = hk_extract_conf_check(&conf->extract);
     if (err != NULL) {
@@ -292,11 +304,37 @@ ngx_http_hotel_kafka_merge_loc_conf(ngx_conf_t *cf, void *parent,
         return NGX_CONF_ERROR;
     }
 
-    if (conf->search_results) {
-        hmcf = ngx_http_conf_get_module_main_conf(cf,
-                                                  ngx_http_hotel_kafka_module);
-        hmcf->used = 1;
+    /* a page longer than a JSON token is read by the streaming path */
+
+    if (conf->page_buffer > HK_EXTRACT_DEFAULT_MAX_TOKEN) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"hotel_kafka_page_buffer\" must be at most %uz",
+                           (size_t) HK_EXTRACT_DEFAULT_MAX_TOKEN);
+        return NGX_CONF_ERROR;
     }
+
+    if (!conf->search_results) {
+        return NGX_CONF_OK;
+    }
+
+    hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_hotel_kafka_module);
+    hmcf->used = 1;
+
+    /* the paths are split once, here, not for every page */
+
+    conf->rules = hk_extract_rules(&conf->extract);
+    if (conf->rules == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        hk_extract_rules_free(conf->rules);
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_hotel_kafka_rules_free;
+    cln->data = conf->rules;
 
     return NGX_CONF_OK;
 }
@@ -623,6 +661,13 @@ ngx_http_hotel_kafka_conf_check(ngx_conf_t *cf,
     rd_kafka_destroy(rk);
 
     return NGX_OK;
+}
+
+
+static void
+ngx_http_hotel_kafka_rules_free(void *data)
+{
+    hk_extract_rules_free(data);
 }
 
 

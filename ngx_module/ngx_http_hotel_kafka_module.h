@@ -133,7 +133,9 @@ typedef struct {
     ngx_str_t                     rate_field;
     ngx_str_t                     currency_field;
     ngx_str_t                     default_currency;
+    size_t                        page_buffer;    /* read whole up to it */
     hk_extract_conf_t             extract;
+    hk_extract_rules_t           *rules;          /* with search_results */
 } ngx_http_hotel_kafka_loc_conf_t;
 
 
@@ -142,7 +144,10 @@ typedef struct {
     ngx_http_request_t           *request;
     ngx_http_hotel_kafka_loc_conf_t
                                  *conf;
-    hk_extract_t                 *extract;
+    u_char                       *page;           /* the page so far, */
+    size_t                        len;            /* followed by */
+    size_t                        size;           /* HK_EXTRACT_PADDING */
+    hk_extract_t                 *extract;        /* when it outgrew it */
     ngx_str_t                     search_id;
     int64_t                       search_time_ms;
     ngx_uint_t                    produced;

@@ -32,8 +32,7 @@
 
 #include <yajl/yajl_parse.h>
 
-#include "hk_decimal.h"
-#include "hk_extract.h"
+#include "hk_extract_rules.h"
 #include "hk_utf8.h"
 
 
@@ -49,54 +48,11 @@
 static const unsigned char  hk_extract_bom[] = { 0xef, 0xbb, 0xbf };
 
 
-/* the fields of one result, also bit numbers in the masks */
-enum {
-    HK_FIELD_ID = 0,
-    HK_FIELD_RATE,
-    HK_FIELD_CURRENCY,
-    HK_NFIELDS
-};
-
-#define HK_FIELDS_ALL  ((1u << HK_NFIELDS) - 1)
-
-
-/* the state of one field of the current result */
-enum {
-    HK_VALUE_ABSENT = 0,
-    HK_VALUE_OK,
-    HK_VALUE_BAD,
-    HK_VALUE_NEGATIVE
-};
-
-
-/* what a yajl event is, for the code shared by all value events */
-typedef enum {
-    HK_JSON_NULL,
-    HK_JSON_BOOL,
-    HK_JSON_NUMBER,
-    HK_JSON_STRING,
-    HK_JSON_MAP,
-    HK_JSON_ARRAY
-} hk_json_type_t;
-
-
 typedef enum {
     HK_PHASE_SEARCH,                /* looking for results_path */
     HK_PHASE_RESULTS,               /* inside the results array */
     HK_PHASE_DONE                   /* after it: validating only */
 } hk_extract_phase_t;
-
-
-typedef struct {
-    const char  *name;
-    size_t       len;
-} hk_extract_comp_t;
-
-
-typedef struct {
-    hk_extract_comp_t  comp[HK_EXTRACT_MAX_PATH];
-    size_t             ncomps;
-} hk_extract_path_t;
 
 
 /* what the allocator puts before each block: the size, for realloc/free */
@@ -115,13 +71,8 @@ struct hk_extract_s {
     int                     finished;
     char                    error[HK_EXTRACT_ERROR_LEN];
 
-    size_t                  max_depth;
-    size_t                  max_token;
-    char                    default_currency[4];   /* "" if none */
-
-    hk_extract_path_t       results_path;
-    hk_extract_path_t       fields[HK_NFIELDS];
-    char                   *names;                 /* the copied paths */
+    const hk_extract_rules_t
+                           *rules;
 
     size_t                  bom;            /* bytes of a BOM seen so far */
     uint64_t                offset;         /* bytes fed before the slice */
@@ -141,19 +92,14 @@ struct hk_extract_s {
     size_t                  field_depth;
     unsigned char           mask[HK_EXTRACT_MAX_PATH];
     unsigned char           key_mask[HK_EXTRACT_MAX_PATH];
-    int                     value[HK_NFIELDS];
-    char                   *id;             /* HK_RECORD_MAX_ID bytes */
-    size_t                  id_len;
-    int64_t                 rate;
-    char                    currency[HK_RECORD_CURRENCY_LEN + 1];
+    hk_extract_fields_t     fields;
+    char                    id[HK_RECORD_MAX_ID];  /* the id, kept */
 
     size_t                  bytes;
     size_t                  peak_bytes;
 };
 
 
-static int hk_extract_parse_path(hk_extract_path_t *path, const char *s,
-    char **names);
 static hk_extract_rc_t hk_extract_bom_done(hk_extract_t *x);
 static hk_extract_rc_t hk_extract_parse(hk_extract_t *x,
     const unsigned char *buf, size_t len);
@@ -229,87 +175,12 @@ hk_extract_rc_name(hk_extract_rc_t rc)
 }
 
 
-const char *
-hk_extract_conf_check(const hk_extract_conf_t *conf)
-{
-    int                i;
-    char               currency[HK_RECORD_CURRENCY_LEN + 1];
-    const char        *s;
-    hk_extract_path_t  path;
-
-    static const char  *names[] = {
-        "invalid results_path",
-        "invalid id_field",
-        "invalid rate_field",
-        "invalid currency_field"
-    };
-
-    if (conf == NULL) {
-        return NULL;
-    }
-
-    for (i = 0; i < 4; i++) {
-        s = i == 0 ? conf->results_path
-            : i == 1 ? conf->id_field
-            : i == 2 ? conf->rate_field : conf->currency_field;
-
-        if (s == NULL) {
-            continue;
-        }
-
-        if (i > 0 && s[0] == '\0') {
-            return names[i];
-        }
-
-        if (hk_extract_parse_path(&path, s, NULL) != 0) {
-            return names[i];
-        }
-    }
-
-    s = conf->default_currency;
-
-    if (s != NULL && hk_record_currency(s, strlen(s), currency) != 0) {
-        return "default_currency is not a currency";
-    }
-
-    if (conf->max_depth > 1000000) {
-        return "max_depth is too large";
-    }
-
-    if (conf->max_token > 64 * 1024 * 1024) {
-        return "max_token is too large";
-    }
-
-    return NULL;
-}
-
-
 hk_extract_t *
-hk_extract_create(const hk_extract_conf_t *conf,
+hk_extract_create(const hk_extract_rules_t *rules,
     const hk_extract_handlers_t *h, void *data)
 {
-    int                 i;
-    char               *names;
-    size_t              names_len;
-    const char         *paths[1 + HK_NFIELDS];
-    hk_extract_t       *x;
-    hk_extract_conf_t   defaults;
-    yajl_alloc_funcs    afs;
-
-    if (conf == NULL) {
-        memset(&defaults, 0, sizeof(defaults));
-        conf = &defaults;
-    }
-
-    if (hk_extract_conf_check(conf) != NULL) {
-        return NULL;
-    }
-
-    paths[0] = conf->results_path ? conf->results_path : "results";
-    paths[1 + HK_FIELD_ID] = conf->id_field ? conf->id_field : "hotel_id";
-    paths[1 + HK_FIELD_RATE] = conf->rate_field ? conf->rate_field : "rate";
-    paths[1 + HK_FIELD_CURRENCY] = conf->currency_field
-                                   ? conf->currency_field : "currency";
+    hk_extract_t      *x;
+    yajl_alloc_funcs   afs;
 
     /* the struct itself is counted by hand: the allocator needs it */
     x = calloc(1, sizeof(hk_extract_t));
@@ -325,38 +196,7 @@ hk_extract_create(const hk_extract_conf_t *conf,
     }
 
     x->data = data;
-
-    x->max_depth = conf->max_depth ? conf->max_depth
-                                   : HK_EXTRACT_DEFAULT_MAX_DEPTH;
-    x->max_token = conf->max_token ? conf->max_token
-                                   : HK_EXTRACT_DEFAULT_MAX_TOKEN;
-
-    if (conf->default_currency != NULL) {
-        (void) hk_record_currency(conf->default_currency,
-                                  strlen(conf->default_currency),
-                                  x->default_currency);
-    }
-
-    names_len = 0;
-
-    for (i = 0; i < 1 + HK_NFIELDS; i++) {
-        names_len += strlen(paths[i]) + 1;
-    }
-
-    x->names = hk_extract_malloc(x, names_len);
-    x->id = hk_extract_malloc(x, HK_RECORD_MAX_ID);
-
-    if (x->names == NULL || x->id == NULL) {
-        hk_extract_destroy(x);
-        return NULL;
-    }
-
-    names = x->names;
-    (void) hk_extract_parse_path(&x->results_path, paths[0], &names);
-
-    for (i = 0; i < HK_NFIELDS; i++) {
-        (void) hk_extract_parse_path(&x->fields[i], paths[1 + i], &names);
-    }
+    x->rules = rules;
 
     afs.malloc = hk_extract_malloc;
     afs.realloc = hk_extract_realloc;
@@ -474,10 +314,10 @@ hk_extract_parse(hk_extract_t *x, const unsigned char *buf, size_t len)
 
         x->offset += n;
 
-        if (x->no_event > x->max_token) {
+        if (x->no_event > x->rules->max_token) {
             hk_extract_set_error(x, HK_EXTRACT_ERROR_TOKEN,
                                  "JSON token longer than %zu bytes "
-                                 "before byte %llu", x->max_token,
+                                 "before byte %llu", x->rules->max_token,
                                  (unsigned long long) x->offset);
             return x->rc;
         }
@@ -551,58 +391,7 @@ hk_extract_destroy(hk_extract_t *x)
         yajl_free(x->yajl);
     }
 
-    hk_extract_free(x, x->names);
-    hk_extract_free(x, x->id);
-
     free(x);
-}
-
-
-/*
- * Splits a dotted path into components.  With names, copies the text
- * there (advancing *names) so that the components outlive the caller's
- * string; without, only checks.  "" is the empty path (the root).
- */
-
-static int
-hk_extract_parse_path(hk_extract_path_t *path, const char *s, char **names)
-{
-    size_t       len, n;
-    const char  *p, *dot;
-
-    path->ncomps = 0;
-
-    if (s[0] == '\0') {
-        return 0;
-    }
-
-    if (names != NULL) {
-        len = strlen(s);
-        memcpy(*names, s, len + 1);
-        s = *names;
-        *names += len + 1;
-    }
-
-    p = s;
-
-    for ( ;; ) {
-        dot = strchr(p, '.');
-        n = dot ? (size_t) (dot - p) : strlen(p);
-
-        if (n == 0 || path->ncomps == HK_EXTRACT_MAX_PATH) {
-            return -1;
-        }
-
-        path->comp[path->ncomps].name = p;
-        path->comp[path->ncomps].len = n;
-        path->ncomps++;
-
-        if (dot == NULL) {
-            return 0;
-        }
-
-        p = dot + 1;
-    }
 }
 
 
@@ -779,7 +568,7 @@ hk_extract_search_value(hk_extract_t *x, hk_json_type_t type)
         return;
     }
 
-    if (x->depth == x->results_path.ncomps) {
+    if (x->depth == x->rules->results_path.ncomps) {
 
         if (type == HK_JSON_ARRAY) {
             x->phase = HK_PHASE_RESULTS;
@@ -818,7 +607,7 @@ hk_extract_element(hk_extract_t *x, hk_json_type_t type)
     x->key_mask[0] = 0;
 
     for (i = 0; i < HK_NFIELDS; i++) {
-        x->value[i] = HK_VALUE_ABSENT;
+        x->fields.value[i] = HK_VALUE_ABSENT;
     }
 }
 
@@ -848,7 +637,7 @@ hk_extract_field_value(hk_extract_t *x, hk_json_type_t type, const char *s,
             continue;
         }
 
-        if (x->fields[f].ncomps == level + 1) {
+        if (x->rules->fields[f].ncomps == level + 1) {
             hk_extract_set_field(x, f, type, s, len);
 
         } else {
@@ -865,77 +654,18 @@ hk_extract_field_value(hk_extract_t *x, hk_json_type_t type, const char *s,
 }
 
 
+/* the shared rule decides; an id is kept, yajl's buffer is not */
+
 static void
 hk_extract_set_field(hk_extract_t *x, int field, hk_json_type_t type,
     const char *s, size_t len)
 {
-    int      state;
-    size_t   i;
-    int64_t  micros;
+    hk_extract_field_set(&x->fields, field, type, s, len);
 
-    if (type == HK_JSON_NULL) {
-        x->value[field] = HK_VALUE_ABSENT;
-        return;
+    if (field == HK_FIELD_ID && x->fields.value[field] == HK_VALUE_OK) {
+        memcpy(x->id, s, len);
+        x->fields.id = x->id;
     }
-
-    state = HK_VALUE_BAD;
-
-    switch (field) {
-
-    case HK_FIELD_ID:
-        if (type == HK_JSON_NUMBER) {
-            /* an integer: yajl has checked the syntax, no '.' or 'e' */
-            for (i = 0; i < len; i++) {
-                if (s[i] == '.' || s[i] == 'e' || s[i] == 'E') {
-                    break;
-                }
-            }
-
-            if (i < len) {
-                break;
-            }
-
-        } else if (type != HK_JSON_STRING) {
-            break;
-        }
-
-        if (hk_record_id_valid(s, len)) {
-            memcpy(x->id, s, len);
-            x->id_len = len;
-            state = HK_VALUE_OK;
-        }
-
-        break;
-
-    case HK_FIELD_RATE:
-        if (type != HK_JSON_NUMBER && type != HK_JSON_STRING) {
-            break;
-        }
-
-        if (hk_decimal_to_micros(s, len, &micros) != 0) {
-            break;
-        }
-
-        if (micros <= 0) {
-            state = HK_VALUE_NEGATIVE;
-            break;
-        }
-
-        x->rate = micros;
-        state = HK_VALUE_OK;
-        break;
-
-    case HK_FIELD_CURRENCY:
-        if (type == HK_JSON_STRING
-            && hk_record_currency(s, len, x->currency) == 0)
-        {
-            state = HK_VALUE_OK;
-        }
-
-        break;
-    }
-
-    x->value[field] = state;
 }
 
 
@@ -944,60 +674,10 @@ hk_extract_set_field(hk_extract_t *x, int field, hk_json_type_t type,
 static void
 hk_extract_end_result(hk_extract_t *x)
 {
-    hk_result_t  r;
-
     x->in_result = 0;
 
-    switch (x->value[HK_FIELD_ID]) {
-    case HK_VALUE_ABSENT:
-        hk_extract_skip(x, HK_SKIP_NO_ID);
-        return;
-    case HK_VALUE_OK:
-        break;
-    default:
-        hk_extract_skip(x, HK_SKIP_BAD_ID);
-        return;
-    }
-
-    switch (x->value[HK_FIELD_RATE]) {
-    case HK_VALUE_ABSENT:
-        hk_extract_skip(x, HK_SKIP_NO_RATE);
-        return;
-    case HK_VALUE_NEGATIVE:
-        hk_extract_skip(x, HK_SKIP_NEGATIVE_RATE);
-        return;
-    case HK_VALUE_OK:
-        break;
-    default:
-        hk_extract_skip(x, HK_SKIP_BAD_RATE);
-        return;
-    }
-
-    switch (x->value[HK_FIELD_CURRENCY]) {
-    case HK_VALUE_ABSENT:
-        if (x->default_currency[0] == '\0') {
-            hk_extract_skip(x, HK_SKIP_NO_CURRENCY);
-            return;
-        }
-
-        memcpy(r.currency, x->default_currency, 4);
-        break;
-    case HK_VALUE_OK:
-        memcpy(r.currency, x->currency, 4);
-        break;
-    default:
-        hk_extract_skip(x, HK_SKIP_BAD_CURRENCY);
-        return;
-    }
-
-    r.hotel_id = x->id;
-    r.hotel_id_len = x->id_len;
-    r.rate_micros = x->rate;
-    r.position = x->position++;
-
-    if (x->handlers.result != NULL) {
-        x->handlers.result(x->data, &r);
-    }
+    hk_extract_field_end(x->rules, &x->fields, x->position++,
+                         &x->handlers, x->data);
 }
 
 
@@ -1085,10 +765,10 @@ hk_extract_on_start_array(void *ctx)
 static int
 hk_extract_start_container(hk_extract_t *x, hk_json_type_t type)
 {
-    if (x->depth == x->max_depth) {
+    if (x->depth == x->rules->max_depth) {
         hk_extract_set_error(x, HK_EXTRACT_ERROR_DEPTH,
                              "JSON nested deeper than %zu levels "
-                             "at byte %llu", x->max_depth,
+                             "at byte %llu", x->rules->max_depth,
                              (unsigned long long) hk_extract_at(x));
         return 0;
     }
@@ -1104,11 +784,11 @@ hk_extract_start_container(hk_extract_t *x, hk_json_type_t type)
 static int
 hk_extract_on_map_key(void *ctx, const unsigned char *key, size_t len)
 {
-    int                 f;
-    size_t              level;
-    unsigned            mask, key_mask;
-    hk_extract_t       *x = ctx;
-    hk_extract_comp_t  *c;
+    int                       f;
+    size_t                    level;
+    unsigned                  mask, key_mask;
+    hk_extract_t             *x = ctx;
+    const hk_extract_comp_t  *c;
 
     x->event = 1;
 
@@ -1118,7 +798,7 @@ hk_extract_on_map_key(void *ctx, const unsigned char *key, size_t len)
 
     if (x->phase == HK_PHASE_SEARCH) {
         if (x->depth == x->path_depth) {
-            c = &x->results_path.comp[x->depth - 1];
+            c = &x->rules->results_path.comp[x->depth - 1];
             x->path_key = c->len == len && memcmp(c->name, key, len) == 0;
         }
 
@@ -1143,13 +823,13 @@ hk_extract_on_map_key(void *ctx, const unsigned char *key, size_t len)
             continue;
         }
 
-        c = &x->fields[f].comp[level];
+        c = &x->rules->fields[f].comp[level];
 
         if (c->len == len && memcmp(c->name, key, len) == 0) {
             key_mask |= 1u << f;
 
             /* a duplicate key replaces the earlier subtree: last wins */
-            x->value[f] = HK_VALUE_ABSENT;
+            x->fields.value[f] = HK_VALUE_ABSENT;
         }
     }
 

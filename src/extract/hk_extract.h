@@ -95,7 +95,7 @@
 
 /*
  * A NULL string or a zero limit means its default, so a zeroed conf is a
- * valid default conf.  The strings are copied by hk_extract_create().
+ * valid default conf.  The strings are copied by hk_extract_rules().
  */
 typedef struct {
     const char  *results_path;      /* "results"; "" for a root array */
@@ -126,10 +126,9 @@ typedef enum {
     HK_EXTRACT_ERROR_TOKEN,         /* a token longer than max_token */
     HK_EXTRACT_ERROR_NO_RESULTS,    /* document complete, but no array */
                                     /* at results_path */
-    HK_EXTRACT_ERROR_NOMEM,         /* for callers: hk_extract_create() */
-                                    /* failed; yajl cannot report a */
-                                    /* failed allocation, so feed never */
-                                    /* returns it */
+    HK_EXTRACT_ERROR_NOMEM,         /* memory is short (yajl cannot */
+                                    /* report a failed allocation, so */
+                                    /* feed never returns it) */
     HK_EXTRACT_NRCS
 } hk_extract_rc_t;
 
@@ -144,6 +143,13 @@ typedef struct {
 
 typedef struct hk_extract_s  hk_extract_t;
 
+/* a configuration compiled once, shared by any number of extractors */
+typedef struct hk_extract_rules_s  hk_extract_rules_t;
+
+
+/* readable bytes hk_extract_document() needs after a document */
+#define HK_EXTRACT_PADDING  64
+
 
 /* "ok", "syntax", "depth", "token", "no_results", "nomem": the same */
 const char *hk_extract_rc_name(hk_extract_rc_t rc);
@@ -155,13 +161,38 @@ const char *hk_extract_rc_name(hk_extract_rc_t rc);
 const char *hk_extract_conf_check(const hk_extract_conf_t *conf);
 
 /*
- * A new extractor, or NULL if conf is invalid (see hk_extract_conf_check)
- * or memory is short.  conf may be NULL for all defaults; it is not kept.
- * h is copied; either handler may be NULL.  data is passed to the
- * handlers.  The caller frees the extractor with hk_extract_destroy().
+ * conf compiled (its paths split, its strings copied), or NULL if it is
+ * invalid (see hk_extract_conf_check) or memory is short.  conf may be
+ * NULL for all defaults; it is not kept.  The caller frees the rules with
+ * hk_extract_rules_free(), after the last extractor that uses them.
  */
-hk_extract_t *hk_extract_create(const hk_extract_conf_t *conf,
+hk_extract_rules_t *hk_extract_rules(const hk_extract_conf_t *conf);
+void hk_extract_rules_free(hk_extract_rules_t *rules);
+
+/*
+ * A new streaming extractor, or NULL if memory is short.  rules are not
+ * copied and must outlive it.  h is copied; either handler may be NULL.
+ * data is passed to the handlers.  The caller frees the extractor with
+ * hk_extract_destroy().
+ */
+hk_extract_t *hk_extract_create(const hk_extract_rules_t *rules,
     const hk_extract_handlers_t *h, void *data);
+
+/*
+ * A whole document in memory, buf[0..len), followed by at least
+ * HK_EXTRACT_PADDING readable bytes, with len at most the rules'
+ * max_token: the same handler calls in the same order and the same code
+ * as creating an extractor, feeding it the document and finishing it.
+ * A well-formed page is read by simdjson, several times faster than
+ * yajl; anything simdjson might read differently (a malformed page, an
+ * escaped UTF-16 surrogate, no results array...) by the streaming
+ * extractor, so that the outcome is that of the streaming extractor for
+ * every input (fuzz/fuzz_document.c compares them).  On an error,
+ * error[0..error_size) receives hk_extract_error()'s text.
+ */
+hk_extract_rc_t hk_extract_document(const hk_extract_rules_t *rules,
+    const hk_extract_handlers_t *h, void *data, const unsigned char *buf,
+    size_t len, char *error, size_t error_size);
 
 /*
  * Parses the next len bytes of the document, in chunks of any size (even

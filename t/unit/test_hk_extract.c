@@ -14,6 +14,7 @@
 
 #include "hk_decimal.h"
 #include "hk_extract.h"
+#include "hk_extract_rules.h"
 #include "tap.h"
 
 
@@ -137,6 +138,83 @@ on_skip(void *data, hk_skip_reason_t reason, uint32_t position)
 static const hk_extract_handlers_t  handlers = { on_result, on_skip };
 
 
+/* rules made by extract_create(), freed at the end of the run */
+static hk_extract_rules_t  *all_rules[256];
+static size_t               nrules;
+
+
+static const hk_extract_rules_t *
+rules_of(const hk_extract_conf_t *conf)
+{
+    hk_extract_rules_t  *r;
+
+    r = hk_extract_rules(conf);
+
+    if (r != NULL && nrules < sizeof(all_rules) / sizeof(all_rules[0])) {
+        all_rules[nrules++] = r;
+    }
+
+    return r;
+}
+
+
+/* an extractor of conf's rules, as the old one-step interface made */
+
+static hk_extract_t *
+extract_create(const hk_extract_conf_t *conf, const hk_extract_handlers_t *h,
+    void *data)
+{
+    const hk_extract_rules_t  *r;
+
+    r = rules_of(conf);
+
+    return r ? hk_extract_create(r, h, data) : NULL;
+}
+
+
+static void
+rules_free_all(void)
+{
+    while (nrules) {
+        hk_extract_rules_free(all_rules[--nrules]);
+    }
+}
+
+
+/*
+ * doc read whole by hk_extract_document(), from a copy followed by the
+ * padding it needs; the status.
+ */
+
+static hk_extract_rc_t
+run_document(const hk_extract_conf_t *conf, const char *doc, size_t len,
+    collect_t *c)
+{
+    char                       error[128];
+    unsigned char             *copy;
+    hk_extract_rc_t            st;
+    const hk_extract_rules_t  *r;
+
+    r = rules_of(conf);
+    copy = malloc(len + HK_EXTRACT_PADDING);
+
+    if (r == NULL || copy == NULL) {
+        free(copy);
+        return HK_EXTRACT_ERROR_NOMEM;
+    }
+
+    memcpy(copy, doc, len);
+    memset(copy + len, ' ', HK_EXTRACT_PADDING);
+
+    st = hk_extract_document(r, &handlers, c, copy, len, error,
+                             sizeof(error));
+
+    free(copy);
+
+    return st;
+}
+
+
 static void
 collect_init(collect_t *c)
 {
@@ -167,7 +245,7 @@ run(const hk_extract_conf_t *conf, const char *doc, size_t len, size_t chunk,
     hk_extract_t        *x;
     hk_extract_rc_t  st;
 
-    x = hk_extract_create(conf, &handlers, c);
+    x = extract_create(conf, &handlers, c);
     if (x == NULL) {
         return HK_EXTRACT_ERROR_NOMEM;
     }
@@ -208,7 +286,7 @@ run_split(const hk_extract_conf_t *conf, const char *doc, size_t len,
     hk_extract_t        *x;
     hk_extract_rc_t  st;
 
-    x = hk_extract_create(conf, &handlers, c);
+    x = extract_create(conf, &handlers, c);
     if (x == NULL) {
         return HK_EXTRACT_ERROR_NOMEM;
     }
@@ -235,14 +313,16 @@ static void
 expect(const hk_extract_conf_t *conf, const char *doc,
     hk_extract_rc_t want_status, const char *want_log, const char *name)
 {
-    collect_t            c, c1;
-    hk_extract_rc_t  st, st1;
+    collect_t        c, c1, cw;
+    hk_extract_rc_t  st, st1, stw;
 
     collect_init(&c);
     collect_init(&c1);
+    collect_init(&cw);
 
     st = run(conf, doc, strlen(doc), 0, &c, NULL);
     st1 = run(conf, doc, strlen(doc), 1, &c1, NULL);
+    stw = run_document(conf, doc, strlen(doc), &cw);
 
     if (!ok(st == want_status && strcmp(c.log, want_log) == 0
             && !c.broken, name))
@@ -256,8 +336,15 @@ expect(const hk_extract_conf_t *conf, const char *doc,
         ok(0, "  and the same byte by byte");
     }
 
+    if (stw != st || strcmp(cw.log, c.log) != 0) {
+        ok(0, "  and the same read whole (hk_extract_document)");
+        printf("#   whole: status %s, log:\n%s", hk_extract_rc_name(stw),
+               cw.log);
+    }
+
     collect_free(&c);
     collect_free(&c1);
+    collect_free(&cw);
 }
 
 
@@ -804,7 +891,7 @@ test_documents(void)
 
     /* errors are sticky and cheap */
     collect_init(&c);
-    x = hk_extract_create(NULL, &handlers, &c);
+    x = extract_create(NULL, &handlers, &c);
 
     st = hk_extract_feed(x, (const unsigned char *) "{\"results\": [x", 14);
     is_int(st, HK_EXTRACT_ERROR_SYNTAX, "a lexical error is reported at once");
@@ -822,7 +909,7 @@ test_documents(void)
 
     /* finish twice, and the error strings */
     collect_init(&c);
-    x = hk_extract_create(NULL, &handlers, &c);
+    x = extract_create(NULL, &handlers, &c);
     hk_extract_feed(x, (const unsigned char *) "{\"a\": 1}", 8);
     is_int(hk_extract_finish(x), HK_EXTRACT_ERROR_NO_RESULTS, "no_results");
     is_str(hk_extract_error(x), "results_path not found", "  says why");
@@ -831,14 +918,14 @@ test_documents(void)
     hk_extract_destroy(x);
     collect_free(&c);
 
-    x = hk_extract_create(NULL, NULL, NULL);
+    x = extract_create(NULL, NULL, NULL);
     hk_extract_feed(x, (const unsigned char *) "{\"results\": [1, {}]", 19);
     is_int(hk_extract_finish(x), HK_EXTRACT_ERROR_SYNTAX,
            "truncated: finish says syntax (and no handlers is fine)");
     printf("#   \"%s\"\n", hk_extract_error(x));
     hk_extract_destroy(x);
 
-    x = hk_extract_create(NULL, NULL, NULL);
+    x = extract_create(NULL, NULL, NULL);
     hk_extract_feed(x, (const unsigned char *) "{\"results\": []}", 15);
     is_int(hk_extract_finish(x), HK_EXTRACT_OK, "finish OK");
     is_str(hk_extract_error(x), "", "  with an empty error");
@@ -872,7 +959,7 @@ test_documents(void)
 
     conf.rate_field = "price..amount";
     ok(hk_extract_conf_check(&conf) != NULL
-       && hk_extract_create(&conf, NULL, NULL) == NULL,
+       && hk_extract_rules(&conf) == NULL,
        "an empty path component is refused");
 
     conf.rate_field = "";
@@ -916,7 +1003,7 @@ test_depth(void)
 
     memset(buf, '[', sizeof(buf));
 
-    x = hk_extract_create(NULL, NULL, NULL);
+    x = extract_create(NULL, NULL, NULL);
     st = HK_EXTRACT_OK;
 
     for (i = 0; i < 10 && st == HK_EXTRACT_OK; i++) {
@@ -933,7 +1020,7 @@ test_depth(void)
            HK_EXTRACT_ERROR_DEPTH, "  sticky");
     hk_extract_destroy(x);
 
-    x = hk_extract_create(NULL, NULL, NULL);
+    x = extract_create(NULL, NULL, NULL);
     st = hk_extract_feed(x, (unsigned char *) "{\"results\":[", 12);
 
     for (i = 0; i < 10000 && st == HK_EXTRACT_OK; i++) {
@@ -983,7 +1070,7 @@ test_token(const char *head, char fill, const char *what)
 
     memset(buf, fill, sizeof(buf));
 
-    x = hk_extract_create(NULL, NULL, NULL);
+    x = extract_create(NULL, NULL, NULL);
     st = hk_extract_feed(x, (const unsigned char *) head, strlen(head));
     total = 0;
 
@@ -1103,7 +1190,7 @@ test_big(uint64_t count, size_t pad, size_t chunk, const char *what)
     c.last_position = -1;
     c.cap = SIZE_MAX;           /* count, do not log */
 
-    x = hk_extract_create(NULL, &handlers, &c);
+    x = extract_create(NULL, &handlers, &c);
     st = HK_EXTRACT_OK;
     total = 0;
 
@@ -1173,10 +1260,141 @@ test_bom(void)
 }
 
 
+/*
+ * simdjson's reading itself (what hk_extract_document() tries first):
+ * it reads well-formed pages, with the streaming extractor's calls, and
+ * declines what it must leave to yajl.
+ */
+
+static int
+fast(const char *doc, collect_t *c)
+{
+    int             read;
+    size_t          len;
+    unsigned char  *copy;
+
+    len = strlen(doc);
+    copy = malloc(len + HK_EXTRACT_PADDING);
+    if (copy == NULL) {
+        return -1;
+    }
+
+    memcpy(copy, doc, len);
+    memset(copy + len, 0, HK_EXTRACT_PADDING);
+
+    read = hk_extract_fast(rules_of(NULL), &handlers, c, copy, len);
+
+    free(copy);
+
+    return read;
+}
+
+
+static void
+test_fast(void)
+{
+    size_t      i;
+    collect_t   c, ref;
+
+    static const char  *good[] = {
+        "{\"results\": [{\"hotel_id\": \"a\", \"rate\": 1.5, "
+        "\"currency\": \"eur\"}, 7, {\"hotel_id\": 12, \"rate\": \"2\", "
+        "\"currency\": \"USD\", \"x\": [true, false, null, {}]}]}",
+        "{\"a\": {\"results\": 1}, \"results\": [], \"b\": [1e5, -0.5]}",
+        "{\"results\": 5, \"results\": [{\"hotel_id\": \"\\u00e9\\n\", "
+        "\"rate\": 3, \"currency\": \"EUR\", \"rate\": 4}]}",
+        "{\"r\\u0065sults\": [{\"hotel_id\": \"b\", \"rate\": 1, "
+        "\"currency\": \"CHF\"}]}",
+        "  {\"results\": [{\"hotel_id\": \"c\", \"rate\": -1, "
+        "\"currency\": \"EUR\"}, {\"rate\": 1}]}  \n",
+        "{\"results\": [{\"hotel_id\": \"\\ud83d\\ude00\", \"rate\": 1, "
+        "\"currency\": \"EUR\"}]}",
+    };
+
+    static const char  *declined[] = {
+        "",
+        "   ",
+        "{\"results\": []",
+        "{\"results\": []} {}",
+        "{\"results\": [01]}",
+        "{\"results\": [1.]}",
+        "{\"results\": [tru]}",
+        "{\"results\": [nul]}",
+        "{\"results\": [\"a\tb\"]}",
+        "{\"results\": [\"\\x\"]}",
+        "{\"results\": [\"\\ud800\"]}",
+        "{\"results\": [\"a\": 1]}",
+        "{\"results\": [{\"hotel_id\": \"a\"}, \"b\": [1]]}",
+        "{\"results\": [\"\xff\"]}",
+        "{\"a\": 1}",
+        "[1, 2]",
+        "5",
+        "{\"results\": [], \"a\": 1,}",
+    };
+
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        collect_init(&c);
+        collect_init(&ref);
+
+        (void) run(NULL, good[i], strlen(good[i]), 0, &ref, NULL);
+
+        ok(fast(good[i], &c) == 1 && strcmp(c.log, ref.log) == 0,
+           "fast: reads a well-formed page as the streaming one does");
+
+        collect_free(&c);
+        collect_free(&ref);
+    }
+
+    /* the nesting limit is the streaming one, at the limit and past it */
+
+    for (i = 63; i <= 65; i++) {
+        char             deep[256];
+        size_t           k, n;
+        hk_extract_rc_t  st, stw;
+
+        n = (size_t) snprintf(deep, sizeof(deep), "{\"results\": [], \"x\": ");
+
+        for (k = 1; k < i; k++) {
+            deep[n++] = '[';
+        }
+
+        for (k = 1; k < i; k++) {
+            deep[n++] = ']';
+        }
+
+        deep[n++] = '}';
+        deep[n] = '\0';
+
+        collect_init(&c);
+        collect_init(&ref);
+
+        st = run(NULL, deep, n, 0, &ref, NULL);
+        stw = run_document(NULL, deep, n, &c);
+
+        ok(st == stw && strcmp(c.log, ref.log) == 0
+           && st == (i <= 64 ? HK_EXTRACT_OK : HK_EXTRACT_ERROR_DEPTH),
+           "fast: nesting as deep as the limit and past it, both readings");
+
+        collect_free(&c);
+        collect_free(&ref);
+    }
+
+    for (i = 0; i < sizeof(declined) / sizeof(declined[0]); i++) {
+        collect_init(&c);
+
+        ok(fast(declined[i], &c) == 0 && c.results + c.skips == 0,
+           "fast: declines, with no call, what it leaves to yajl");
+
+        collect_free(&c);
+    }
+}
+
+
 int
 main(void)
 {
     test_page();
+    test_fast();
     test_bom();
     test_dotted();
     test_fields();
@@ -1188,6 +1406,8 @@ main(void)
     /* about 100 MB: results of 240 bytes with a 40-byte text */
     test_big(520000, 40, 16384, "100 MB of results in 16 KiB chunks");
     test_big(300, 4000, 1000, "1.2 MB of results with 4 KB strings");
+
+    rules_free_all();
 
     return done_testing();
 }
