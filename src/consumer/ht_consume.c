@@ -317,7 +317,7 @@ ht_consume_close(ht_consumer_t *c, int rc)
         ht_consume_log_rejected(c, 1);
 
         ht_log_info("closing: %lld records consumed, %lld counted, "
-                    "%lld refused, %lld batches", (long long) t->consumed,
+                    "%lld rejected, %lld batches", (long long) t->consumed,
                     (long long) t->counted, (long long) t->rejected,
                     (long long) t->batches);
     }

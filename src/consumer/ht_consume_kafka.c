@@ -127,7 +127,7 @@ ht_consume_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 
     ht_stats_parse(json, c->o->topic, &lag, &rebalances);
 
-    ht_log_info("stats: consumed=%lld counted=%lld refused=%lld "
+    ht_log_info("stats: consumed=%lld counted=%lld rejected=%lld "
                 "batches=%lld db_errors=%lld leases_lost=%lld "
                 "partitions=%d lag=%lld rebalances=%lld",
                 (long long) t->consumed, (long long) t->counted,

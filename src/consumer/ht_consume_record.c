@@ -227,7 +227,7 @@ ht_consume_log_rejected(ht_consumer_t *c, int force)
     }
 
     if (total > 0) {
-        ht_log_warn("refused %lld records:%s (latest: partition %d "
+        ht_log_warn("rejected %lld records:%s (latest: partition %d "
                     "offset %lld)", (long long) total, line,
                     (int) l->partition, (long long) l->offset);
     }
