@@ -146,7 +146,8 @@ ht_consume_decode(ht_consumer_t *c, const rd_kafka_message_t *m,
     rd_kafka_headers_t  *hdrs;
 
     if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR
-        && rd_kafka_header_get_last(hdrs, "schema", &schema, &size)
+        && rd_kafka_header_get_last(hdrs, HK_RECORD_HEADER_SCHEMA, &schema,
+                                    &size)
            == RD_KAFKA_RESP_ERR_NO_ERROR
         && (size != sizeof(HK_RECORD_SCHEMA) - 1
             || memcmp(schema, HK_RECORD_SCHEMA, size) != 0))
