@@ -187,8 +187,8 @@ ok !@diff, 'poison: the good records before, between and after the poison '
     . 'are counted, in their hours (late, current, 2 h ahead)'
     or diag join "\n", @diff;
 
-like log_tail($log, 200), qr/refused \d+ records:.*undecodable=2/,
-    'poison: the refusals are logged with their reasons';
+like log_tail($log, 200), qr/rejected \d+ records:.*undecodable=2/,
+    'poison: the rejected records are logged with their reasons';
 
 # late records, once their buckets were written: a second run adds to
 # the 30 hours old bucket and makes one 10 days back

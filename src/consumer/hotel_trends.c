@@ -48,7 +48,7 @@ static const char  ht_usage_text[] =
 "      --exit-idle S       exit 0 after S seconds without records (1 if\n"
 "                          the group was never joined within 60 s)\n"
 "      --stats-interval S  one line of statistics on stderr every S seconds\n"
-"      --dead-letter TOPIC copy each refused record there, with its\n"
+"      --dead-letter TOPIC copy each rejected record there, with its\n"
 "                          reason and origin in headers\n"
 "      --bucket S          bucket size in seconds (3600): a divisor of a\n"
 "                          day, 60 to 86400; fixed by the first consume\n"
@@ -83,7 +83,7 @@ main(int argc, char **argv)
         || strcmp(argv[1], "help") == 0)
     {
         ht_usage(stdout);
-        return 0;
+        return HT_EXIT_OK;
     }
 
     if (strcmp(argv[1], "consume") == 0) {
@@ -118,7 +118,7 @@ ht_main_consume(int argc, char **argv)
     if (ht_consume_opts_init(&o, err, sizeof(err)) != 0) {
         fprintf(stderr, "hotel-trends: %s\n", err);
         ht_consume_opts_free(&o);
-        return 1;
+        return HT_EXIT_FAILURE;
     }
 
     if (ht_consume_opts_parse(&o, argc, argv, err, sizeof(err)) != 0) {
@@ -131,13 +131,13 @@ ht_main_consume(int argc, char **argv)
     if (o.help) {
         ht_usage(stdout);
         ht_consume_opts_free(&o);
-        return 0;
+        return HT_EXIT_OK;
     }
 
     if (o.list_properties) {
         rd_kafka_conf_properties_show(stdout);
         ht_consume_opts_free(&o);
-        return 0;
+        return HT_EXIT_OK;
     }
 
     /* takes o.kconf */
@@ -168,7 +168,7 @@ ht_main_report(int argc, char **argv)
     if (o.help) {
         ht_usage(stdout);
         ht_report_opts_free(&o);
-        return 0;
+        return HT_EXIT_OK;
     }
 
     /* a report must not leave an empty database behind a typo */
@@ -178,24 +178,28 @@ ht_main_report(int argc, char **argv)
         fprintf(stderr, "hotel-trends report: %s: %s\n", path,
                 strerror(errno));
         ht_report_opts_free(&o);
-        return 1;
+        return HT_EXIT_FAILURE;
     }
 
     store = ht_store_open(o.db, err, sizeof(err));
     if (store == NULL) {
         fprintf(stderr, "hotel-trends report: %s\n", err);
         ht_report_opts_free(&o);
-        return 1;
+        return HT_EXIT_FAILURE;
     }
 
-    rc = ht_report_run(store, &o, stdout);
+    rc = ht_report_run(store, &o, stdout, err, sizeof(err));
 
     if (rc == 0 && o.plot != NULL) {
-        rc = ht_plot_run(store, &o);
+        rc = ht_plot_run(store, &o, err, sizeof(err));
+    }
+
+    if (rc != 0) {
+        ht_log_error("%s", err);
     }
 
     store->ops->close(store);
     ht_report_opts_free(&o);
 
-    return rc == 0 ? 0 : 1;
+    return rc == 0 ? HT_EXIT_OK : HT_EXIT_FAILURE;
 }

@@ -85,7 +85,7 @@ ht_batch_add(ht_batch_t *b, const ht_record_t *rec)
 
     if ((b->naggs + 1) * 2 > b->nslots || b->naggs == b->aggs_cap) {
         if (ht_batch_grow(b) != 0) {
-            return -1;
+            return HT_BATCH_NOMEM;
         }
     }
 
@@ -132,7 +132,7 @@ ht_batch_add(ht_batch_t *b, const ht_record_t *rec)
 
     a->hotel_id = strdup(rec->hotel_id);
     if (a->hotel_id == NULL) {
-        return -1;
+        return HT_BATCH_NOMEM;
     }
 
     a->hash = h;

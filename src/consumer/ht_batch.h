@@ -6,7 +6,7 @@
  * the same few hotels become a few upserts) and what PostgreSQL needs:
  * one INSERT ... ON CONFLICT must not touch a key twice.  Sums are exact
  * int64 micro-units; a record that would overflow its bucket's sum is
- * refused and counted rather than wrapped or rounded.
+ * rejected (sum_overflow) rather than wrapped or rounded.
  */
 
 #ifndef HT_BATCH_H
@@ -38,7 +38,7 @@ typedef struct {
     uint32_t  *slots;           /* open addressing: index + 1, 0 is empty */
     size_t     nslots;          /* a power of two */
 
-    int64_t    records;         /* records added, accepted or refused */
+    int64_t    records;         /* records taken, added or rejected */
     int64_t    rejected[HT_REJECT_MAX];
 } ht_batch_t;
 
@@ -53,14 +53,18 @@ void ht_batch_free(ht_batch_t *b);
 /* Empties the batch, keeping its memory for the next one. */
 void ht_batch_reset(ht_batch_t *b);
 
+/* ht_batch_add() ran out of memory */
+#define HT_BATCH_NOMEM  -1
+
 /*
  * Adds one valid record.  Returns HT_REJECT_NONE, HT_REJECT_SUM_OVERFLOW
- * (counted, not added) or -1 when out of memory (nothing changed).  The
- * hotel id is copied.
+ * (rejected: in b->rejected, not added) or HT_BATCH_NOMEM (nothing
+ * changed).  The hotel id is copied.
  */
 int ht_batch_add(ht_batch_t *b, const ht_record_t *rec);
 
-/* Counts one refused record (or n skipped offsets for OFFSET_GAP). */
+/* Adds n records rejected for reason (or n skipped offsets for
+ * OFFSET_GAP, which are no records of the batch). */
 void ht_batch_reject(ht_batch_t *b, ht_reject_e reason, int64_t n);
 
 /*

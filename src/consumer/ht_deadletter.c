@@ -130,14 +130,14 @@ ht_deadletter_new(const rd_kafka_conf_t *consumer_conf, const char *topic,
 }
 
 
-void
+int
 ht_deadletter_send(ht_deadletter_t *d, const rd_kafka_message_t *m,
-    ht_reject_e reason)
+    ht_reject_e reason, char *err, size_t errlen)
 {
     char                  num[24];
     const char           *name;
     rd_kafka_headers_t   *hdrs, *orig;
-    rd_kafka_resp_err_t   err;
+    rd_kafka_resp_err_t   kerr;
 
     if (rd_kafka_message_headers(m, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR) {
         hdrs = rd_kafka_headers_copy(orig);
@@ -159,7 +159,7 @@ ht_deadletter_send(ht_deadletter_t *d, const rd_kafka_message_t *m,
     rd_kafka_header_add(hdrs, "source-offset", -1, num, -1);
 
     /* F_COPY: the consumer's message is destroyed after this batch */
-    err = rd_kafka_producev(d->rk,
+    kerr = rd_kafka_producev(d->rk,
                             RD_KAFKA_V_RKT(d->rkt),
                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                             RD_KAFKA_V_KEY(m->key, m->key_len),
@@ -167,14 +167,17 @@ ht_deadletter_send(ht_deadletter_t *d, const rd_kafka_message_t *m,
                             RD_KAFKA_V_HEADERS(hdrs),
                             RD_KAFKA_V_END);
 
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
         /* the headers are still ours when the produce failed */
         rd_kafka_headers_destroy(hdrs);
         d->failed++;
-        ht_log_error("dead-letter copy of partition %d offset %lld: %s",
-                     (int) m->partition, (long long) m->offset,
-                     rd_kafka_err2str(err));
+        snprintf(err, errlen, "dead-letter copy of partition %d offset %lld: "
+                 "%s", (int) m->partition, (long long) m->offset,
+                 rd_kafka_err2str(kerr));
+        return -1;
     }
+
+    return 0;
 }
 
 
@@ -185,19 +188,21 @@ ht_deadletter_poll(ht_deadletter_t *d)
 }
 
 
-void
-ht_deadletter_close(ht_deadletter_t *d)
+int
+ht_deadletter_close(ht_deadletter_t *d, char *err, size_t errlen)
 {
-    int  left;
+    int  rc, left;
 
     (void) rd_kafka_flush(d->rk, HT_DEADLETTER_FLUSH_MS);
 
     left = rd_kafka_outq_len(d->rk);
+    rc = 0;
 
     if (left > 0 || d->failed > 0) {
-        ht_log_error("dead-letter topic: %lld copied, %lld failed, %d not "
-                     "delivered at exit", (long long) d->sent,
-                     (long long) d->failed, left);
+        snprintf(err, errlen, "dead-letter topic: %lld copied, %lld failed, "
+                 "%d not delivered at exit", (long long) d->sent,
+                 (long long) d->failed, left);
+        rc = -1;
 
     } else if (d->sent > 0) {
         ht_log_info("dead-letter topic: %lld records copied",
@@ -207,6 +212,8 @@ ht_deadletter_close(ht_deadletter_t *d)
     rd_kafka_topic_destroy(d->rkt);
     rd_kafka_destroy(d->rk);
     free(d);
+
+    return rc;
 }
 
 

@@ -4,8 +4,8 @@
  *
  * Validation is stricter than protobuf itself for the fields we key on:
  * a hotel id that is not UTF-8 would make PostgreSQL refuse the whole
- * transaction again and again, stalling the partition, so it is refused
- * here, once, and counted.
+ * transaction again and again, stalling the partition, so it is rejected
+ * here, once.
  */
 
 #include <stdalign.h>
@@ -108,7 +108,7 @@ ht_decode(const void *value, size_t len, int64_t now_ms, int64_t bucket_s,
 
     if (value == NULL) {
         /* a tombstone or an empty value: proto3 would read it as all
-         * defaults, which the checks below refuse anyway */
+         * defaults, which the checks below reject anyway */
         value = "";
         len = 0;
     }
@@ -170,7 +170,9 @@ ht_decode_check(const Hotelsearch__V1__HotelSearchResult *m,
         return HT_REJECT_MISSING_HOTEL_ID;
     }
 
-    if (len > HT_HOTEL_ID_MAX || !hk_utf8_valid((const unsigned char *) m->hotel_id, len)) {
+    if (len > HT_HOTEL_ID_MAX
+        || !hk_utf8_valid((const unsigned char *) m->hotel_id, len))
+    {
         return HT_REJECT_BAD_HOTEL_ID;
     }
 

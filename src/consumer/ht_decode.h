@@ -1,11 +1,14 @@
 /*
  * Turning one Kafka record value into the few fields hotel-trends
- * aggregates, or into the reason it refuses it.
+ * aggregates, or into the reason it rejects it.
  *
- * A record that cannot be counted (a "poison" record) must never stall
- * its partition: the consumer counts it under one of the reasons below,
- * stores the count in rejected_records in the same transaction as the
- * results and moves on.  The names are the rows of that table.
+ * The words, in the code, the logs and the tables alike: a record taken
+ * from the topic is consumed; one added to the aggregates (to a count of
+ * hotel_rate_hourly) is counted; one that cannot be (a "poison" record)
+ * is rejected, under one of the reasons below, whose names are the rows
+ * of rejected_records.  A rejected record must never stall its
+ * partition: its reason's row grows in the same transaction as the
+ * aggregates, and the consumer moves on.
  */
 
 #ifndef HT_DECODE_H
@@ -15,7 +18,7 @@
 #include <stdint.h>
 
 
-/* the longest hotel id kept; longer ones are refused as bad_hotel_id */
+/* the longest hotel id kept; longer ones are rejected as bad_hotel_id */
 #define HT_HOTEL_ID_MAX  255
 
 /* one hour: the default aggregation bucket, in seconds (--bucket) */
@@ -30,7 +33,7 @@
 
 /*
  * Event times this far in the future are a broken clock, not a search:
- * refused as bad_time.  Late records are never refused: they update their
+ * rejected as bad_time.  Late records are never rejected: they update their
  * old hourly bucket whatever their age (the table keeps all history).
  */
 #define HT_MAX_FUTURE_MS  (24LL * 3600 * 1000)
@@ -64,7 +67,7 @@ typedef struct {
 
 /*
  * Decodes a record value.  Returns HT_REJECT_NONE and fills *rec, or the
- * reason the record is refused.  now_ms is the wall clock, for the future
+ * reason the record is rejected.  now_ms is the wall clock, for the future
  * check; bucket_s the bucket size in seconds (HT_BUCKET_MIN to
  * HT_BUCKET_MAX, checked by the caller).  Nothing is allocated past the
  * call: the fields are copied.

@@ -18,8 +18,82 @@
 #include "ht_options.h"
 
 
+/*
+ * The codes getopt_long() returns for the options that have no short
+ * form: above any character, so that they never meet a short option's.
+ * A code is only ever turned back into its name by ht_opt_name(), which
+ * looks it up: neither the values nor the order of a table matter.
+ */
+enum {
+    HT_OPT_BATCH_SIZE = 256,
+    HT_OPT_BATCH_TIME,
+    HT_OPT_EXIT_IDLE,
+    HT_OPT_STATS_INTERVAL,
+    HT_OPT_BUCKET,
+    HT_OPT_DEAD_LETTER,
+    HT_OPT_HOTEL,
+    HT_OPT_CURRENCY,
+    HT_OPT_FORMAT,
+    HT_OPT_SINCE,
+    HT_OPT_UNTIL,
+    HT_OPT_NOW,
+    HT_OPT_PLOT,
+    HT_OPT_WINDOW
+};
+
+
+static const struct option  ht_consume_longopts[] = {
+    { "brokers",        required_argument, NULL, 'b' },
+    { "topic",          required_argument, NULL, 't' },
+    { "group",          required_argument, NULL, 'g' },
+    { "db",             required_argument, NULL, 'd' },
+    { "config",         required_argument, NULL, 'c' },
+    { "batch-size",     required_argument, NULL, HT_OPT_BATCH_SIZE },
+    { "batch-time",     required_argument, NULL, HT_OPT_BATCH_TIME },
+    { "exit-idle",      required_argument, NULL, HT_OPT_EXIT_IDLE },
+    { "stats-interval", required_argument, NULL, HT_OPT_STATS_INTERVAL },
+    { "bucket",         required_argument, NULL, HT_OPT_BUCKET },
+    { "dead-letter",    required_argument, NULL, HT_OPT_DEAD_LETTER },
+    { "help",           no_argument,       NULL, 'h' },
+    { NULL, 0, NULL, 0 }
+};
+
+
+static const struct option  ht_report_longopts[] = {
+    { "db",             required_argument, NULL, 'd' },
+    { "hotel",          required_argument, NULL, HT_OPT_HOTEL },
+    { "currency",       required_argument, NULL, HT_OPT_CURRENCY },
+    { "format",         required_argument, NULL, HT_OPT_FORMAT },
+    { "since",          required_argument, NULL, HT_OPT_SINCE },
+    { "until",          required_argument, NULL, HT_OPT_UNTIL },
+    { "now",            required_argument, NULL, HT_OPT_NOW },
+    { "plot",           required_argument, NULL, HT_OPT_PLOT },
+    { "window",         required_argument, NULL, HT_OPT_WINDOW },
+    { "help",           no_argument,       NULL, 'h' },
+    { NULL, 0, NULL, 0 }
+};
+
+
+static const char *ht_opt_name(const struct option *opts, int code);
+static int ht_consume_opts_file(ht_consume_opts_t *o, const char *path,
+    char *err, size_t errlen);
 static int ht_consume_opt_set(ht_consume_opts_t *o, const char *name,
     const char *value, char *err, size_t errlen);
+static int ht_consume_opt_x(ht_consume_opts_t *o, const char *arg,
+    char *err, size_t errlen);
+static void ht_report_opts_init(ht_report_opts_t *o);
+static int ht_report_opt_set(ht_report_opts_t *o, int code,
+    const char *value, char *err, size_t errlen);
+static int ht_report_add_hotel(ht_report_opts_t *o, const char *id,
+    char *err, size_t errlen);
+static int ht_report_set_currency(ht_report_opts_t *o, const char *code,
+    char *err, size_t errlen);
+static int ht_report_set_format(ht_report_opts_t *o, const char *name,
+    char *err, size_t errlen);
+static int ht_report_set_time(int64_t *field, const char *name,
+    const char *value, char *err, size_t errlen);
+static int ht_report_opts_check(ht_report_opts_t *o, char *err,
+    size_t errlen);
 static int ht_set_string(char **field, const char *value, char *err,
     size_t errlen);
 static int ht_getopt_error(int c, char **argv, char *err, size_t errlen);
@@ -148,104 +222,50 @@ int
 ht_consume_opts_parse(ht_consume_opts_t *o, int argc, char **argv, char *err,
     size_t errlen)
 {
-    int          c, idx;
-    char        *eq, name[256];
-    const char  *opt_name;
-
-    static const struct option  longopts[] = {
-        { "brokers",        required_argument, NULL, 'b' },
-        { "topic",          required_argument, NULL, 't' },
-        { "group",          required_argument, NULL, 'g' },
-        { "db",             required_argument, NULL, 'd' },
-        { "config",         required_argument, NULL, 'c' },
-        { "batch-size",     required_argument, NULL, 1 },
-        { "batch-time",     required_argument, NULL, 2 },
-        { "exit-idle",      required_argument, NULL, 3 },
-        { "stats-interval", required_argument, NULL, 4 },
-        { "bucket",         required_argument, NULL, 5 },
-        { "dead-letter",    required_argument, NULL, 6 },
-        { "help",           no_argument,       NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
+    int          c;
+    const char  *name;
 
     /* 0, not 1: makes glibc forget the state of a previous parse */
     optind = 0;
     opterr = 0;
 
-    for ( ;; ) {
-        idx = -1;
-        c = getopt_long(argc, argv, ":b:t:g:d:c:X:h", longopts, &idx);
-
-        if (c == -1) {
-            break;
-        }
-
-        opt_name = NULL;
-
+    while ((c = getopt_long(argc, argv, ":b:t:g:d:c:X:h", ht_consume_longopts,
+                            NULL))
+           != -1)
+    {
         switch (c) {
 
         case 'h':
             o->help = 1;
             return 0;
 
-        case 'b':
-            opt_name = "brokers";
-            break;
-
-        case 't':
-            opt_name = "topic";
-            break;
-
-        case 'g':
-            opt_name = "group";
-            break;
-
-        case 'd':
-            opt_name = "db";
-            break;
-
-        case 1: case 2: case 3: case 4: case 5: case 6:
-            opt_name = longopts[idx].name;
-            break;
-
         case 'c':
             if (ht_consume_opts_file(o, optarg, err, errlen) != 0) {
                 return -1;
             }
 
-            continue;
+            break;
 
         case 'X':
-            if (strcmp(optarg, "list") == 0) {
-                o->list_properties = 1;
-                continue;
-            }
-
-            eq = strchr(optarg, '=');
-
-            if (eq == NULL || eq == optarg
-                || (size_t) (eq - optarg) >= sizeof(name))
-            {
-                snprintf(err, errlen, "-X expects name=value, not \"%s\"",
-                         optarg);
+            if (ht_consume_opt_x(o, optarg, err, errlen) != 0) {
                 return -1;
             }
 
-            memcpy(name, optarg, eq - optarg);
-            name[eq - optarg] = '\0';
-
-            if (ht_kconf_set(o, name, eq + 1, err, errlen) != 0) {
-                return -1;
-            }
-
-            continue;
+            break;
 
         default:
-            return ht_getopt_error(c, argv, err, errlen);
-        }
+            /* the others are set by name, as in a config file */
+            name = ht_opt_name(ht_consume_longopts, c);
 
-        if (ht_consume_opt_set(o, opt_name, optarg, err, errlen) != 0) {
-            return -1;
+            if (name == NULL) {
+                return ht_getopt_error(c, argv, err, errlen);
+            }
+
+            if (ht_consume_opt_set(o, name, optarg, err, errlen) != 0) {
+                return -1;
+            }
+
+            break;
         }
     }
 
@@ -258,7 +278,49 @@ ht_consume_opts_parse(ht_consume_opts_t *o, int argc, char **argv, char *err,
 }
 
 
-int
+/* -X name=value, or -X list */
+static int
+ht_consume_opt_x(ht_consume_opts_t *o, const char *arg, char *err,
+    size_t errlen)
+{
+    char        name[256];
+    const char *eq;
+
+    if (strcmp(arg, "list") == 0) {
+        o->list_properties = 1;
+        return 0;
+    }
+
+    eq = strchr(arg, '=');
+
+    if (eq == NULL || eq == arg || (size_t) (eq - arg) >= sizeof(name)) {
+        snprintf(err, errlen, "-X expects name=value, not \"%s\"", arg);
+        return -1;
+    }
+
+    memcpy(name, arg, eq - arg);
+    name[eq - arg] = '\0';
+
+    return ht_kconf_set(o, name, eq + 1, err, errlen);
+}
+
+
+/* the long name of the option whose getopt code is code, NULL if none */
+static const char *
+ht_opt_name(const struct option *opts, int code)
+{
+    for ( /* void */ ; opts->name != NULL; opts++) {
+        if (opts->val == code) {
+            return opts->name;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* a file of name=value lines; errors are "file:line: ..." */
+static int
 ht_consume_opts_file(ht_consume_opts_t *o, const char *path, char *err,
     size_t errlen)
 {
@@ -483,129 +545,27 @@ int
 ht_report_opts_parse(ht_report_opts_t *o, int argc, char **argv, char *err,
     size_t errlen)
 {
-    int     c;
-    char  **hotels;
+    int  c;
 
-    static const struct option  longopts[] = {
-        { "db",       required_argument, NULL, 'd' },
-        { "hotel",    required_argument, NULL, 1 },
-        { "currency", required_argument, NULL, 2 },
-        { "format",   required_argument, NULL, 3 },
-        { "since",    required_argument, NULL, 4 },
-        { "until",    required_argument, NULL, 5 },
-        { "now",      required_argument, NULL, 6 },
-        { "plot",     required_argument, NULL, 7 },
-        { "window",   required_argument, NULL, 8 },
-        { "help",     no_argument,       NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
-
-    memset(o, 0, sizeof(*o));
-    o->since = INT64_MIN;
-    o->until = INT64_MAX;
-    o->now = (int64_t) time(NULL);
-    o->window_s = HT_DEFAULT_WINDOW;
+    ht_report_opts_init(o);
 
     optind = 0;
     opterr = 0;
 
-    while ((c = getopt_long(argc, argv, ":d:h", longopts, NULL)) != -1) {
-
-        switch (c) {
-
-        case 'h':
+    while ((c = getopt_long(argc, argv, ":d:h", ht_report_longopts, NULL))
+           != -1)
+    {
+        if (c == 'h') {
             o->help = 1;
             return 0;
+        }
 
-        case 'd':
-            if (ht_set_string(&o->db, optarg, err, errlen) != 0) {
-                return -1;
-            }
-
-            break;
-
-        case 1:
-            hotels = realloc(o->hotels, (o->nhotels + 1) * sizeof(char *));
-            if (hotels == NULL) {
-                snprintf(err, errlen, "out of memory");
-                return -1;
-            }
-
-            o->hotels = hotels;
-            o->hotels[o->nhotels] = NULL;
-
-            if (ht_set_string(&o->hotels[o->nhotels], optarg, err, errlen)
-                != 0)
-            {
-                return -1;
-            }
-
-            o->nhotels++;
-            break;
-
-        case 2:
-            if (strlen(optarg) != 3
-                || strspn(optarg, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 3)
-            {
-                snprintf(err, errlen, "--currency expects three upper-case "
-                         "letters, not \"%s\"", optarg);
-                return -1;
-            }
-
-            memcpy(o->currency, optarg, 4);
-            break;
-
-        case 3:
-            if (strcmp(optarg, "table") == 0) {
-                o->format = HT_FORMAT_TABLE;
-
-            } else if (strcmp(optarg, "csv") == 0) {
-                o->format = HT_FORMAT_CSV;
-
-            } else if (strcmp(optarg, "json") == 0) {
-                o->format = HT_FORMAT_JSON;
-
-            } else {
-                snprintf(err, errlen, "--format expects table, csv or json, "
-                         "not \"%s\"", optarg);
-                return -1;
-            }
-
-            break;
-
-        case 4: case 5: case 6:
-            if (ht_parse_time(optarg, c == 4 ? &o->since
-                                     : c == 5 ? &o->until : &o->now) != 0)
-            {
-                snprintf(err, errlen, "%s expects unix seconds or "
-                         "YYYY-MM-DD[THH:MM[:SS]] (UTC), not \"%s\"",
-                         longopts[c].name, optarg);
-                return -1;
-            }
-
-            break;
-
-        case 7:
-            if (ht_set_string(&o->plot, optarg, err, errlen) != 0) {
-                return -1;
-            }
-
-            break;
-
-        case 8:
-            if (ht_parse_int(optarg, HT_WINDOW_MIN, HT_WINDOW_MAX,
-                             &o->window_s) != 0)
-            {
-                snprintf(err, errlen, "--window expects a number of seconds "
-                         "from %d to %d, not \"%s\"", HT_WINDOW_MIN,
-                         HT_WINDOW_MAX, optarg);
-                return -1;
-            }
-
-            break;
-
-        default:
+        if (ht_opt_name(ht_report_longopts, c) == NULL) {
             return ht_getopt_error(c, argv, err, errlen);
+        }
+
+        if (ht_report_opt_set(o, c, optarg, err, errlen) != 0) {
+            return -1;
         }
     }
 
@@ -614,9 +574,166 @@ ht_report_opts_parse(ht_report_opts_t *o, int argc, char **argv, char *err,
         return -1;
     }
 
-    if (o->plot != NULL && (o->nhotels == 0 || o->nhotels > 12)) {
-        snprintf(err, errlen, "--plot draws 1 to 12 hotels: "
-                 "name them with --hotel");
+    return ht_report_opts_check(o, err, errlen);
+}
+
+
+static void
+ht_report_opts_init(ht_report_opts_t *o)
+{
+    memset(o, 0, sizeof(*o));
+
+    o->since = INT64_MIN;
+    o->until = INT64_MAX;
+    o->now = (int64_t) time(NULL);
+    o->window_s = HT_DEFAULT_WINDOW;
+}
+
+
+/* one option of ht_report_longopts, by its code */
+static int
+ht_report_opt_set(ht_report_opts_t *o, int code, const char *value,
+    char *err, size_t errlen)
+{
+    const char  *name;
+
+    name = ht_opt_name(ht_report_longopts, code);
+
+    switch (code) {
+
+    case 'd':
+        return ht_set_string(&o->db, value, err, errlen);
+
+    case HT_OPT_HOTEL:
+        return ht_report_add_hotel(o, value, err, errlen);
+
+    case HT_OPT_CURRENCY:
+        return ht_report_set_currency(o, value, err, errlen);
+
+    case HT_OPT_FORMAT:
+        return ht_report_set_format(o, value, err, errlen);
+
+    case HT_OPT_SINCE:
+        return ht_report_set_time(&o->since, name, value, err, errlen);
+
+    case HT_OPT_UNTIL:
+        return ht_report_set_time(&o->until, name, value, err, errlen);
+
+    case HT_OPT_NOW:
+        return ht_report_set_time(&o->now, name, value, err, errlen);
+
+    case HT_OPT_PLOT:
+        return ht_set_string(&o->plot, value, err, errlen);
+
+    case HT_OPT_WINDOW:
+        if (ht_parse_int(value, HT_WINDOW_MIN, HT_WINDOW_MAX, &o->window_s)
+            != 0)
+        {
+            snprintf(err, errlen, "--window expects a number of seconds "
+                     "from %d to %d, not \"%s\"", HT_WINDOW_MIN,
+                     HT_WINDOW_MAX, value);
+            return -1;
+        }
+
+        return 0;
+
+    default:
+        snprintf(err, errlen, "unknown option \"%s\"", name);
+        return -1;
+    }
+}
+
+
+static int
+ht_report_add_hotel(ht_report_opts_t *o, const char *id, char *err,
+    size_t errlen)
+{
+    char  **hotels;
+
+    hotels = realloc(o->hotels, (o->nhotels + 1) * sizeof(char *));
+    if (hotels == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+
+    o->hotels = hotels;
+    o->hotels[o->nhotels] = NULL;
+
+    if (ht_set_string(&o->hotels[o->nhotels], id, err, errlen) != 0) {
+        return -1;
+    }
+
+    o->nhotels++;
+
+    return 0;
+}
+
+
+static int
+ht_report_set_currency(ht_report_opts_t *o, const char *code, char *err,
+    size_t errlen)
+{
+    if (strlen(code) != 3
+        || strspn(code, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 3)
+    {
+        snprintf(err, errlen, "--currency expects three upper-case "
+                 "letters, not \"%s\"", code);
+        return -1;
+    }
+
+    memcpy(o->currency, code, 4);
+
+    return 0;
+}
+
+
+static int
+ht_report_set_format(ht_report_opts_t *o, const char *name, char *err,
+    size_t errlen)
+{
+    if (strcmp(name, "table") == 0) {
+        o->format = HT_FORMAT_TABLE;
+
+    } else if (strcmp(name, "csv") == 0) {
+        o->format = HT_FORMAT_CSV;
+
+    } else if (strcmp(name, "json") == 0) {
+        o->format = HT_FORMAT_JSON;
+
+    } else {
+        snprintf(err, errlen, "--format expects table, csv or json, "
+                 "not \"%s\"", name);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/* --since, --until or --now (name) */
+static int
+ht_report_set_time(int64_t *field, const char *name, const char *value,
+    char *err, size_t errlen)
+{
+    if (ht_parse_time(value, field) != 0) {
+        snprintf(err, errlen, "--%s expects unix seconds or "
+                 "YYYY-MM-DD[THH:MM[:SS]] (UTC), not \"%s\"", name, value);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/* what holds between options, once all are read */
+static int
+ht_report_opts_check(ht_report_opts_t *o, char *err, size_t errlen)
+{
+    if (o->plot != NULL
+        && (o->nhotels == 0 || o->nhotels > HT_PLOT_MAX_HOTELS))
+    {
+        snprintf(err, errlen, "--plot draws 1 to %d hotels: "
+                 "name them with --hotel", HT_PLOT_MAX_HOTELS);
         return -1;
     }
 

@@ -50,7 +50,13 @@
 #define HT_WINDOW_MIN       60
 #define HT_WINDOW_MAX       (365 * 86400)
 
-#define HT_EXIT_USAGE  2
+/* report --plot: the most lines one picture shows legibly */
+#define HT_PLOT_MAX_HOTELS  12
+
+/* the exit codes of hotel-trends */
+#define HT_EXIT_OK       0
+#define HT_EXIT_FAILURE  1
+#define HT_EXIT_USAGE    2  /* a wrong option, or one the database refuses */
 
 
 typedef struct {
@@ -62,7 +68,7 @@ typedef struct {
     int64_t            exit_idle_s;     /* 0: run until signalled */
     int64_t            stats_interval_s;
     int64_t            bucket_s;        /* aggregation bucket, seconds */
-    char              *dead_letter;     /* topic for refused records, owned */
+    char              *dead_letter;     /* topic for rejected records, owned */
     int                help;
     int                list_properties; /* -X list */
 } ht_consume_opts_t;
@@ -99,10 +105,6 @@ int ht_consume_opts_init(ht_consume_opts_t *o, char *err, size_t errlen);
  */
 int ht_consume_opts_parse(ht_consume_opts_t *o, int argc, char **argv,
     char *err, size_t errlen);
-
-/* Reads a file of name=value lines; errors are "file:line: ...". */
-int ht_consume_opts_file(ht_consume_opts_t *o, const char *path, char *err,
-    size_t errlen);
 
 /* Frees what the options own, including kconf unless it was taken. */
 void ht_consume_opts_free(ht_consume_opts_t *o);

@@ -20,6 +20,7 @@
 
 typedef struct {
     FILE    *data;
+    char     path[64];      /* the data file, unlinked by ht_plot_run() */
     char     hotel[HT_HOTEL_ID_MAX + 1];
     char     currency[4];
     size_t   series;
@@ -35,39 +36,75 @@ static const int64_t  ht_plot_steps[] = {
 };
 
 
-static int ht_plot_row(const ht_row_t *row, void *ctx);
+static int ht_plot_data(ht_store_t *store, const ht_report_opts_t *o,
+    ht_plot_ctx_t *ctx, char *err, size_t errlen);
+static int ht_plot_row(const ht_row_t *row, void *ctx, char *err,
+    size_t errlen);
+static void ht_plot_per(ht_store_t *store, int64_t *bucket, char *per,
+    size_t size);
+static int ht_plot_draw(const ht_plot_ctx_t *ctx, const char *png,
+    int64_t bucket, const char *per, char *err, size_t errlen);
+static void ht_plot_xtics(FILE *gp, int64_t bucket, int64_t first,
+    int64_t last);
 static void ht_plot_quote(FILE *out, const char *s);
 
 
 int
-ht_plot_run(ht_store_t *store, const ht_report_opts_t *o)
+ht_plot_run(ht_store_t *store, const ht_report_opts_t *o, char *err,
+    size_t errlen)
 {
-    int             fd, rc, status;
-    char            path[] = "/tmp/hotel-trends-plot-XXXXXX", per[40];
-    FILE           *gp;
-    size_t          i;
-    int64_t         bucket, step;
-    ht_filter_t     f;
+    int             rc;
+    char            per[40];
+    int64_t         bucket;
     ht_plot_ctx_t   ctx;
-
-    if (o->nhotels == 0 || o->nhotels > HT_PLOT_MAX_HOTELS) {
-        ht_log_error("--plot draws 1 to %d hotels: name them with --hotel",
-                     HT_PLOT_MAX_HOTELS);
-        return -1;
-    }
-
-    fd = mkstemp(path);
-    if (fd == -1) {
-        ht_log_error("plot data file: %s", strerror(errno));
-        return -1;
-    }
 
     memset(&ctx, 0, sizeof(ctx));
 
-    ctx.data = fdopen(fd, "w");
-    if (ctx.data == NULL) {
+    if (ht_plot_data(store, o, &ctx, err, errlen) != 0) {
+        return -1;
+    }
+
+    ht_plot_per(store, &bucket, per, sizeof(per));
+
+    rc = ht_plot_draw(&ctx, o->plot, bucket, per, err, errlen);
+
+    unlink(ctx.path);
+
+    if (rc == 0) {
+        ht_log_info("plot: %zu hotel line(s) drawn to %s", ctx.series,
+                    o->plot);
+    }
+
+    return rc;
+}
+
+
+/*
+ * Writes the rows matching the report's filters to a new temporary file,
+ * ctx->path, one block per hotel and currency.  On success the caller
+ * unlinks the file; on failure it is gone already.
+ */
+static int
+ht_plot_data(ht_store_t *store, const ht_report_opts_t *o,
+    ht_plot_ctx_t *ctx, char *err, size_t errlen)
+{
+    int          fd, rc;
+    char         msg[512];
+    ht_filter_t  f;
+
+    snprintf(ctx->path, sizeof(ctx->path), "/tmp/hotel-trends-plot-XXXXXX");
+
+    fd = mkstemp(ctx->path);
+    if (fd == -1) {
+        snprintf(err, errlen, "plot data file: %s", strerror(errno));
+        return -1;
+    }
+
+    ctx->data = fdopen(fd, "w");
+    if (ctx->data == NULL) {
+        snprintf(err, errlen, "plot data file: %s", strerror(errno));
         close(fd);
-        unlink(path);
+        unlink(ctx->path);
         return -1;
     }
 
@@ -77,97 +114,31 @@ ht_plot_run(ht_store_t *store, const ht_report_opts_t *o)
     f.since = o->since;
     f.until = o->until;
 
-    rc = store->ops->scan(store, &f, ht_plot_row, &ctx);
+    rc = store->ops->scan(store, &f, ht_plot_row, ctx, msg, sizeof(msg));
 
-    if (fclose(ctx.data) != 0 || rc != 0) {
-        ht_log_error("plot: reading the aggregates failed: %s", store->err);
-        unlink(path);
+    if (fclose(ctx->data) != 0 && rc == HT_STORE_OK) {
+        snprintf(msg, sizeof(msg), "%s", strerror(errno));
+        rc = HT_STORE_ERROR;
+    }
+
+    if (rc != HT_STORE_OK) {
+        snprintf(err, errlen, "plot: reading the aggregates failed: %s", msg);
+        unlink(ctx->path);
         return -1;
     }
 
-    if (ctx.series == 0) {
-        ht_log_error("plot: no data for the chosen hotels");
-        unlink(path);
+    if (ctx->series == 0) {
+        snprintf(err, errlen, "plot: no data for the chosen hotels");
+        unlink(ctx->path);
         return -1;
     }
-
-    /* the title names the database's bucket: one point per bucket */
-    if (store->ops->bucket(store, 0, &bucket) != HT_STORE_OK) {
-        bucket = 0;
-    }
-
-    if (bucket == 60 || bucket == 3600 || bucket == 86400) {
-        snprintf(per, sizeof(per), "%s",
-                 bucket == 60 ? "minute" : bucket == 3600 ? "hour" : "day");
-
-    } else if (bucket > 0) {
-        ht_duration_label(per, sizeof(per), bucket);
-        strcat(per, " bucket");
-
-    } else {
-        snprintf(per, sizeof(per), "bucket");
-    }
-
-    /* gnuplot reads its script from the pipe; the data file is ours */
-
-    gp = popen("gnuplot", "w");
-    if (gp == NULL) {
-        ht_log_error("plot: gnuplot: %s (apt-get install gnuplot-nox)",
-                     strerror(errno));
-        unlink(path);
-        return -1;
-    }
-
-    fprintf(gp, "set terminal pngcairo size 1200,600 font \"sans,10\"\n");
-
-    /*
-     * Tics on whole buckets, ten or so: left to itself, gnuplot ticks a
-     * few minutes every 12 seconds, and "%H:%M" labels the same minute
-     * five times.  Past a year of buckets, gnuplot chooses.
-     */
-    for (i = 0; bucket > 0 && i < sizeof(ht_plot_steps) / sizeof(int64_t);
-         i++)
-    {
-        step = ht_plot_steps[i];
-
-        if (step % bucket == 0 && (ctx.last - ctx.first) / step <= 10) {
-            fprintf(gp, "set xtics %lld\n", (long long) step);
-            break;
-        }
-    }
-
-    fprintf(gp, "set output ");
-    ht_plot_quote(gp, o->plot);
-    fprintf(gp, "\n"
-                "set title \"Average nightly rate per %s\"\n"
-                "set xdata time\n"
-                "set timefmt \"%%s\"\n"
-                "set format x \"%%m-%%d\\n%%H:%%M\"\n"
-                "set xlabel \"%s (UTC)\"\n"
-                "set ylabel \"average nightly rate\"\n"
-                "set key outside right top\n"
-                "set grid\n"
-                "plot for [i=0:%zu] ", per, per, ctx.series - 1);
-    ht_plot_quote(gp, path);
-    fprintf(gp, " index i using 1:2 with linespoints "
-                "title columnheader(1)\n");
-
-    status = pclose(gp);
-    unlink(path);
-
-    if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        ht_log_error("plot: gnuplot failed (is gnuplot-nox installed?)");
-        return -1;
-    }
-
-    ht_log_info("plot: %zu hotel line(s) drawn to %s", ctx.series, o->plot);
 
     return 0;
 }
 
 
 static int
-ht_plot_row(const ht_row_t *row, void *data)
+ht_plot_row(const ht_row_t *row, void *data, char *err, size_t errlen)
 {
     char            avg[HT_MONEY_LEN];
     const char     *p;
@@ -209,6 +180,105 @@ ht_plot_row(const ht_row_t *row, void *data)
     fprintf(ctx->data, "%lld %s\n", (long long) row->bucket_start, avg);
 
     return 0;
+}
+
+
+/* the title names the database's bucket: one point per bucket */
+static void
+ht_plot_per(ht_store_t *store, int64_t *bucket, char *per, size_t size)
+{
+    char  msg[512];
+
+    /* unknown, the picture is only less precise: "per bucket" */
+    if (store->ops->bucket(store, 0, bucket, msg, sizeof(msg))
+        != HT_STORE_OK)
+    {
+        *bucket = 0;
+    }
+
+    if (*bucket == 60 || *bucket == 3600 || *bucket == 86400) {
+        snprintf(per, size, "%s", *bucket == 60 ? "minute"
+                                  : *bucket == 3600 ? "hour" : "day");
+
+    } else if (*bucket > 0) {
+        ht_duration_label(per, size, *bucket);
+        strncat(per, " bucket", size - strlen(per) - 1);
+
+    } else {
+        snprintf(per, size, "bucket");
+    }
+}
+
+
+/* gnuplot reads its script from the pipe; the data file is ours */
+static int
+ht_plot_draw(const ht_plot_ctx_t *ctx, const char *png, int64_t bucket,
+    const char *per, char *err, size_t errlen)
+{
+    int    status;
+    FILE  *gp;
+
+    gp = popen("gnuplot", "w");
+    if (gp == NULL) {
+        snprintf(err, errlen, "plot: gnuplot: %s (apt-get install "
+                 "gnuplot-nox)", strerror(errno));
+        return -1;
+    }
+
+    fprintf(gp, "set terminal pngcairo size 1200,600 font \"sans,10\"\n");
+
+    ht_plot_xtics(gp, bucket, ctx->first, ctx->last);
+
+    fprintf(gp, "set output ");
+    ht_plot_quote(gp, png);
+    fprintf(gp, "\n"
+                "set title \"Average nightly rate per %s\"\n"
+                "set xdata time\n"
+                "set timefmt \"%%s\"\n"
+                "set format x \"%%m-%%d\\n%%H:%%M\"\n"
+                "set xlabel \"%s (UTC)\"\n"
+                "set ylabel \"average nightly rate\"\n"
+                "set key outside right top\n"
+                "set grid\n"
+                "plot for [i=0:%zu] ", per, per, ctx->series - 1);
+    ht_plot_quote(gp, ctx->path);
+    fprintf(gp, " index i using 1:2 with linespoints "
+                "title columnheader(1)\n");
+
+    status = pclose(gp);
+
+    if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        snprintf(err, errlen, "plot: gnuplot failed (is gnuplot-nox "
+                 "installed?)");
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/*
+ * Tics on whole buckets, ten or so: left to itself, gnuplot ticks a few
+ * minutes every 12 seconds, and "%H:%M" labels the same minute five
+ * times.  Past a year of buckets, or with the bucket unknown, gnuplot
+ * chooses.
+ */
+static void
+ht_plot_xtics(FILE *gp, int64_t bucket, int64_t first, int64_t last)
+{
+    size_t   i;
+    int64_t  step;
+
+    for (i = 0; bucket > 0 && i < sizeof(ht_plot_steps) / sizeof(int64_t);
+         i++)
+    {
+        step = ht_plot_steps[i];
+
+        if (step % bucket == 0 && (last - first) / step <= 10) {
+            fprintf(gp, "set xtics %lld\n", (long long) step);
+            return;
+        }
+    }
 }
 
 

@@ -11,15 +11,13 @@
 #include "ht_store.h"
 
 
-/* most lines one picture shows legibly */
-#define HT_PLOT_MAX_HOTELS  12
-
-
 /*
  * Draws o->plot from the rows matching the report's filters, one line per
- * hotel and currency.  0, or -1 with a message logged.
+ * hotel and currency (o->nhotels is 1 to HT_PLOT_MAX_HOTELS: the options
+ * see to it).  0, or -1 with a message in err.
  */
-int ht_plot_run(ht_store_t *store, const ht_report_opts_t *o);
+int ht_plot_run(ht_store_t *store, const ht_report_opts_t *o, char *err,
+    size_t errlen);
 
 
 #endif /* HT_PLOT_H */

@@ -79,7 +79,13 @@ typedef struct {
 } ht_json_ctx_t;
 
 
-static int ht_report_row(const ht_row_t *row, void *ctx);
+static void ht_report_columns(ht_report_t *r, int64_t window);
+static void ht_report_windows(ht_report_t *r, int64_t now, int64_t window);
+static void ht_report_check_window(ht_store_t *store, int64_t window);
+static int ht_report_render(const ht_report_t *r, ht_store_t *store,
+    ht_format_e format, FILE *out, char *err, size_t errlen);
+static int ht_report_row(const ht_row_t *row, void *ctx, char *err,
+    size_t errlen);
 static void ht_cells_list(const ht_line_t *l, ht_cells_t *c,
     const char **v);
 static void ht_report_cells(const ht_line_t *l, ht_cells_t *c);
@@ -88,8 +94,8 @@ static void ht_trend_cell(char *buf, size_t size, const ht_window_t *now,
     const ht_window_t *before);
 static void ht_report_table(const ht_report_t *r, FILE *out);
 static void ht_report_csv(const ht_report_t *r, FILE *out);
-static void ht_report_json(const ht_report_t *r, ht_store_t *store,
-    FILE *out);
+static int ht_report_json(const ht_report_t *r, ht_store_t *store,
+    FILE *out, char *err, size_t errlen);
 static void ht_csv_field(const char *s, FILE *out);
 static void ht_json_string(const char *s, FILE *out);
 static void ht_json_value(const char *s, FILE *out);
@@ -107,12 +113,13 @@ static const char  *ht_columns[HT_NCOLUMNS] = {
 
 
 int
-ht_report_run(ht_store_t *store, const ht_report_opts_t *o, FILE *out)
+ht_report_run(ht_store_t *store, const ht_report_opts_t *o, FILE *out,
+    char *err, size_t errlen)
 {
     int           rc;
-    char          label[24];
+    char          msg[512];
     size_t        i;
-    int64_t       window, bucket;
+    int64_t       window;
     ht_filter_t   f;
     ht_report_t   r;
 
@@ -120,38 +127,9 @@ ht_report_run(ht_store_t *store, const ht_report_opts_t *o, FILE *out)
 
     window = (o->window_s > 0) ? o->window_s : HT_DEFAULT_WINDOW;
 
-    ht_duration_label(label, sizeof(label), window);
-    snprintf(r.avg_col, sizeof(r.avg_col), "avg_%s", label);
-    snprintf(r.trend_col, sizeof(r.trend_col), "trend_%s", label);
-
-    for (i = 0; i < HT_NCOLUMNS; i++) {
-        r.columns[i] = ht_columns[i];
-    }
-
-    r.columns[6] = r.avg_col;
-    r.columns[7] = r.trend_col;
-
-    /* a window of part buckets still counts whole ones: say so rather
-     * than let uneven windows pass for a trend */
-    if (store->ops->bucket(store, 0, &bucket) == HT_STORE_OK && bucket > 0
-        && window % bucket != 0)
-    {
-        ht_log_warn("report: --window %lld is not a multiple of the "
-                    "database's %lld-second buckets: each bucket counts in "
-                    "the window its start lies in", (long long) window,
-                    (long long) bucket);
-    }
-
-    r.lo[HT_WIN_ALL] = INT64_MIN;
-    r.hi[HT_WIN_ALL] = INT64_MAX;
-    r.lo[HT_WIN_DAY] = o->now - window;
-    r.hi[HT_WIN_DAY] = o->now;
-    r.lo[HT_WIN_PREV_DAY] = o->now - 2 * window;
-    r.hi[HT_WIN_PREV_DAY] = o->now - window;
-    r.lo[HT_WIN_WEEK] = o->now - 7 * HT_DAY;
-    r.hi[HT_WIN_WEEK] = o->now;
-    r.lo[HT_WIN_PREV_WEEK] = o->now - 14 * HT_DAY;
-    r.hi[HT_WIN_PREV_WEEK] = o->now - 7 * HT_DAY;
+    ht_report_columns(&r, window);
+    ht_report_windows(&r, o->now, window);
+    ht_report_check_window(store, window);
 
     f.hotels = o->hotels;
     f.nhotels = o->nhotels;
@@ -159,27 +137,14 @@ ht_report_run(ht_store_t *store, const ht_report_opts_t *o, FILE *out)
     f.since = o->since;
     f.until = o->until;
 
-    rc = store->ops->scan(store, &f, ht_report_row, &r);
+    rc = store->ops->scan(store, &f, ht_report_row, &r, msg, sizeof(msg));
 
-    if (rc != 0) {
-        ht_log_error("report: %s", rc == -2 ? "out of memory" : store->err);
+    if (rc == HT_STORE_OK) {
+        rc = ht_report_render(&r, store, o->format, out, msg, sizeof(msg));
+    }
 
-    } else {
-        switch (o->format) {
-
-        case HT_FORMAT_CSV:
-            ht_report_csv(&r, out);
-            break;
-
-        case HT_FORMAT_JSON:
-            ht_report_json(&r, store, out);
-            break;
-
-        default:
-            ht_report_table(&r, out);
-            store->ops->rejected(store, ht_report_rejected_line, out);
-            break;
-        }
+    if (rc != HT_STORE_OK) {
+        snprintf(err, errlen, "report: %s", msg);
     }
 
     for (i = 0; i < r.nlines; i++) {
@@ -188,12 +153,93 @@ ht_report_run(ht_store_t *store, const ht_report_opts_t *o, FILE *out)
 
     free(r.lines);
 
-    return rc == 0 ? 0 : -1;
+    return rc == HT_STORE_OK ? 0 : -1;
+}
+
+
+/* the column names, with the --window's label in two of them */
+static void
+ht_report_columns(ht_report_t *r, int64_t window)
+{
+    char    label[24];
+    size_t  i;
+
+    ht_duration_label(label, sizeof(label), window);
+    snprintf(r->avg_col, sizeof(r->avg_col), "avg_%s", label);
+    snprintf(r->trend_col, sizeof(r->trend_col), "trend_%s", label);
+
+    for (i = 0; i < HT_NCOLUMNS; i++) {
+        r->columns[i] = ht_columns[i];
+    }
+
+    r->columns[6] = r->avg_col;
+    r->columns[7] = r->trend_col;
+}
+
+
+static void
+ht_report_windows(ht_report_t *r, int64_t now, int64_t window)
+{
+    r->lo[HT_WIN_ALL] = INT64_MIN;
+    r->hi[HT_WIN_ALL] = INT64_MAX;
+    r->lo[HT_WIN_DAY] = now - window;
+    r->hi[HT_WIN_DAY] = now;
+    r->lo[HT_WIN_PREV_DAY] = now - 2 * window;
+    r->hi[HT_WIN_PREV_DAY] = now - window;
+    r->lo[HT_WIN_WEEK] = now - 7 * HT_DAY;
+    r->hi[HT_WIN_WEEK] = now;
+    r->lo[HT_WIN_PREV_WEEK] = now - 14 * HT_DAY;
+    r->hi[HT_WIN_PREV_WEEK] = now - 7 * HT_DAY;
+}
+
+
+/*
+ * A window of part buckets still counts whole ones: say so rather than
+ * let uneven windows pass for a trend.  Only a warning: the report is
+ * still right about what it says, and a size that cannot be read will
+ * fail the scan anyway.
+ */
+static void
+ht_report_check_window(ht_store_t *store, int64_t window)
+{
+    char     msg[512];
+    int64_t  bucket;
+
+    if (store->ops->bucket(store, 0, &bucket, msg, sizeof(msg))
+        == HT_STORE_OK
+        && bucket > 0 && window % bucket != 0)
+    {
+        ht_log_warn("report: --window %lld is not a multiple of the "
+                    "database's %lld-second buckets: each bucket counts in "
+                    "the window its start lies in", (long long) window,
+                    (long long) bucket);
+    }
 }
 
 
 static int
-ht_report_row(const ht_row_t *row, void *ctx)
+ht_report_render(const ht_report_t *r, ht_store_t *store, ht_format_e format,
+    FILE *out, char *err, size_t errlen)
+{
+    switch (format) {
+
+    case HT_FORMAT_CSV:
+        ht_report_csv(r, out);
+        return HT_STORE_OK;
+
+    case HT_FORMAT_JSON:
+        return ht_report_json(r, store, out, err, errlen);
+
+    default:
+        ht_report_table(r, out);
+        return store->ops->rejected(store, ht_report_rejected_line, out,
+                                    err, errlen);
+    }
+}
+
+
+static int
+ht_report_row(const ht_row_t *row, void *ctx, char *err, size_t errlen)
 {
     int           w;
     ht_line_t    *l, *lines;
@@ -210,7 +256,8 @@ ht_report_row(const ht_row_t *row, void *ctx)
 
             lines = realloc(r->lines, r->cap * sizeof(ht_line_t));
             if (lines == NULL) {
-                return -2;
+                snprintf(err, errlen, "out of memory");
+                return -1;
             }
 
             r->lines = lines;
@@ -221,7 +268,8 @@ ht_report_row(const ht_row_t *row, void *ctx)
 
         l->hotel_id = strdup(row->hotel_id);
         if (l->hotel_id == NULL) {
-            return -2;
+            snprintf(err, errlen, "out of memory");
+            return -1;
         }
 
         snprintf(l->currency, sizeof(l->currency), "%s", row->currency);
@@ -393,9 +441,11 @@ ht_report_csv(const ht_report_t *r, FILE *out)
 }
 
 
-static void
-ht_report_json(const ht_report_t *r, ht_store_t *store, FILE *out)
+static int
+ht_report_json(const ht_report_t *r, ht_store_t *store, FILE *out, char *err,
+    size_t errlen)
 {
+    int             rc;
     size_t          i, k;
     ht_cells_t      c;
     const char     *v[HT_NCOLUMNS];
@@ -433,9 +483,12 @@ ht_report_json(const ht_report_t *r, ht_store_t *store, FILE *out)
 
     jc.out = out;
     jc.first = 1;
-    store->ops->rejected(store, ht_report_rejected_json, &jc);
+    rc = store->ops->rejected(store, ht_report_rejected_json, &jc, err,
+                              errlen);
 
     fprintf(out, "}}\n");
+
+    return rc;
 }
 
 

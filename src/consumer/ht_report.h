@@ -14,8 +14,9 @@
 #include "ht_store.h"
 
 
-/* Writes the report to out; 0, or -1 with a message logged. */
-int ht_report_run(ht_store_t *store, const ht_report_opts_t *o, FILE *out);
+/* Writes the report to out; 0, or -1 with a message in err. */
+int ht_report_run(ht_store_t *store, const ht_report_opts_t *o, FILE *out,
+    char *err, size_t errlen);
 
 
 #endif /* HT_REPORT_H */

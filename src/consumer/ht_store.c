@@ -1,5 +1,6 @@
 /*
- * Choosing a storage backend from the -d argument.
+ * What the backends share: choosing one from the -d argument, the order
+ * of a batch's transaction, and the bucket size check.
  */
 
 #include <stdio.h>
@@ -45,13 +46,60 @@ ht_store_sqlite_path(const char *spec)
 
 
 int
+ht_store_apply(ht_store_t *s, const char *topic, const ht_batch_t *b,
+    const ht_offset_cas_t *cas, size_t n, char *err, size_t errlen)
+{
+    int                    rc;
+    int64_t                overflowed, count;
+    ht_reject_e            r;
+    const ht_store_ops_t  *ops = s->ops;
+
+    if (ops->begin(s, err, errlen) != HT_STORE_OK) {
+        return HT_STORE_ERROR;
+    }
+
+    rc = ops->cas(s, topic, cas, n, err, errlen);
+
+    if (rc == HT_STORE_OK) {
+        rc = ops->upsert(s, b, &overflowed, err, errlen);
+    }
+
+    for (r = HT_REJECT_NONE + 1; rc == HT_STORE_OK && r < HT_REJECT_MAX; r++)
+    {
+        count = b->rejected[r];
+
+        if (r == HT_REJECT_SUM_OVERFLOW) {
+            count += overflowed;
+        }
+
+        if (count != 0) {
+            rc = ops->add_rejected(s, ht_reject_name(r), count, err, errlen);
+        }
+    }
+
+    if (rc == HT_STORE_OK) {
+        rc = ops->commit(s, err, errlen);
+    }
+
+    if (rc != HT_STORE_OK) {
+        ops->rollback(s);
+    }
+
+    return rc;
+}
+
+
+int
 ht_store_check_bucket(ht_store_t *s, int64_t bucket_s, char *err,
     size_t errlen)
 {
+    char     msg[512];
     int64_t  stored;
 
-    if (s->ops->bucket(s, bucket_s, &stored) != HT_STORE_OK) {
-        snprintf(err, errlen, "reading the bucket size: %s", s->err);
+    if (s->ops->bucket(s, bucket_s, &stored, msg, sizeof(msg))
+        != HT_STORE_OK)
+    {
+        snprintf(err, errlen, "reading the bucket size: %s", msg);
         return HT_STORE_ERROR;
     }
 

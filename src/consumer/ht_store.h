@@ -1,6 +1,6 @@
 /*
  * The storage abstraction: where hotel-trends keeps its aggregates, its
- * Kafka offsets and its counts of refused records, all three changed in
+ * Kafka offsets and its counts of rejected records, all three changed in
  * one transaction so that a batch is counted exactly once.
  *
  * Two backends implement it: SQLite (one file, one writer at a time) and
@@ -34,10 +34,16 @@
 #include "ht_batch.h"
 
 
-#define HT_STORE_OK     0
-#define HT_STORE_ERROR  -1      /* the transaction was rolled back */
-#define HT_STORE_LOST   -2      /* a compare-and-set failed: rolled back */
-#define HT_STORE_MISMATCH  -3   /* the database's bucket size is another */
+/*
+ * What every function of a store returns.  A failure also leaves one line
+ * in the caller's err buffer (the convention of the whole consumer, see
+ * ht_log.h): the transaction, if one was open, was rolled back.
+ */
+#define HT_STORE_OK        0
+#define HT_STORE_ERROR    -1
+#define HT_STORE_LOST     -2    /* a partition's offsets compare-and-set
+                                 * failed: its lease or offset moved on */
+#define HT_STORE_MISMATCH -3    /* the database's bucket size is another */
 
 
 typedef struct {
@@ -76,12 +82,19 @@ typedef struct {
 } ht_filter_t;
 
 
-/* returns 0 to go on, anything else stops the scan and is returned */
-typedef int (*ht_row_cb)(const ht_row_t *row, void *ctx);
+/* 0 to go on; -1, with a message in err, stops the scan, which then
+ * returns HT_STORE_ERROR */
+typedef int (*ht_row_cb)(const ht_row_t *row, void *ctx, char *err,
+    size_t errlen);
+
+/* one row of rejected_records */
+typedef void (*ht_rejected_cb)(const char *reason, int64_t count, void *ctx);
 
 
 typedef struct ht_store_s  ht_store_t;
 
+/* Every operation but close returns an HT_STORE_* code, with a message
+ * in err unless it is HT_STORE_OK. */
 typedef struct {
     const char  *name;
 
@@ -91,30 +104,38 @@ typedef struct {
      * lease_epoch back into parts[i].
      */
     int  (*claim)(ht_store_t *s, const char *topic, const char *owner,
-                  ht_offset_t *parts, size_t n);
+                  ht_offset_t *parts, size_t n, char *err, size_t errlen);
 
     /* Reads next_offset and lease_epoch of n partitions (-1, 0 if none). */
     int  (*read)(ht_store_t *s, const char *topic, ht_offset_t *parts,
-                 size_t n);
+                 size_t n, char *err, size_t errlen);
 
     /*
-     * In one transaction: upsert the batch's (sorted) aggregates, add its
-     * refused counts, and compare-and-set each partition's next_offset.
-     * HT_STORE_LOST sets *lost to the first partition whose row did not
-     * match.  Aggregates whose sum would overflow int64 in the table are
-     * not applied and are counted as sum_overflow in the same transaction.
+     * The steps of a batch's transaction, which ht_store_apply() runs in
+     * order: begin; cas, HT_STORE_LOST when a partition's row does not
+     * match (err names it); upsert of the (sorted) aggregates, *overflowed
+     * set to the records of those whose sum would overflow int64 in the
+     * table, which are left as they were; add_rejected for each reason
+     * with records; commit.  After a failure, rollback, which reports
+     * nothing: the failure that led there is the one to tell.
      */
-    int  (*apply)(ht_store_t *s, const char *topic, const ht_batch_t *b,
-                  const ht_offset_cas_t *cas, size_t n, int32_t *lost);
+    int  (*begin)(ht_store_t *s, char *err, size_t errlen);
+    int  (*cas)(ht_store_t *s, const char *topic, const ht_offset_cas_t *cas,
+                size_t n, char *err, size_t errlen);
+    int  (*upsert)(ht_store_t *s, const ht_batch_t *b, int64_t *overflowed,
+                   char *err, size_t errlen);
+    int  (*add_rejected)(ht_store_t *s, const char *reason, int64_t count,
+                         char *err, size_t errlen);
+    int  (*commit)(ht_store_t *s, char *err, size_t errlen);
+    void (*rollback)(ht_store_t *s);
 
     /* Rows matching f, ordered by hotel_id, currency, bucket_start. */
     int  (*scan)(ht_store_t *s, const ht_filter_t *f, ht_row_cb cb,
-                 void *ctx);
+                 void *ctx, char *err, size_t errlen);
 
-    /* Reads the refused counts: cb(reason, count, ctx) per row. */
-    int  (*rejected)(ht_store_t *s,
-                     void (*cb)(const char *reason, int64_t count, void *ctx),
-                     void *ctx);
+    /* The rejected counts: cb(reason, count, ctx) per row. */
+    int  (*rejected)(ht_store_t *s, ht_rejected_cb cb, void *ctx, char *err,
+                     size_t errlen);
 
     /*
      * The database's bucket size in seconds into *stored.  With want > 0
@@ -124,7 +145,8 @@ typedef struct {
      * is 0 when the database has neither the size nor rows.  Does not
      * compare: see ht_store_check_bucket().
      */
-    int  (*bucket)(ht_store_t *s, int64_t want, int64_t *stored);
+    int  (*bucket)(ht_store_t *s, int64_t want, int64_t *stored, char *err,
+                   size_t errlen);
 
     /* Closes the connection and frees s. */
     void (*close)(ht_store_t *s);
@@ -133,7 +155,6 @@ typedef struct {
 
 struct ht_store_s {
     const ht_store_ops_t  *ops;
-    char                   err[512];    /* the last error, for logging */
 };
 
 
@@ -150,14 +171,25 @@ ht_store_t *ht_store_open(const char *spec, char *err, size_t errlen);
 const char *ht_store_sqlite_path(const char *spec);
 
 /*
- * Records or checks the bucket size before a consumer starts: 0 when the
- * database's is bucket_s, HT_STORE_ERROR when it could not be read, and
- * HT_STORE_MISMATCH when the database was made with another size; err
- * says which.
+ * A batch, in one transaction: each partition's next_offset
+ * compare-and-set first (a lost lease aborts before any other work), the
+ * aggregates, the rejected counts, and the records of aggregates the
+ * table's sums could not take as sum_overflow.  HT_STORE_OK, or
+ * HT_STORE_LOST or HT_STORE_ERROR with nothing written.
+ */
+int ht_store_apply(ht_store_t *s, const char *topic, const ht_batch_t *b,
+    const ht_offset_cas_t *cas, size_t n, char *err, size_t errlen);
+
+/*
+ * Records or checks the bucket size before a consumer starts: HT_STORE_OK
+ * when the database's is bucket_s, HT_STORE_ERROR when it could not be
+ * read, and HT_STORE_MISMATCH when the database was made with another
+ * size; err says which.
  */
 int ht_store_check_bucket(ht_store_t *s, int64_t bucket_s, char *err,
     size_t errlen);
 
+/* the backends behind ht_store_open() */
 ht_store_t *ht_store_sqlite_open(const char *path, char *err, size_t errlen);
 ht_store_t *ht_store_pg_open(const char *conninfo, char *err, size_t errlen);
 

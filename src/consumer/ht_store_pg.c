@@ -33,7 +33,7 @@ typedef struct {
 } ht_pg_t;
 
 
-/* a growing string, for array literals; free buf with free() */
+/* a growing string, for array literals; its owner frees buf with free() */
 typedef struct {
     char    *buf;
     size_t   len;
@@ -42,24 +42,36 @@ typedef struct {
 } ht_str_t;
 
 
+/* the seven columns of hotel_rate_hourly, as array literals for unnest() */
+#define HT_PG_COLUMNS  7
+
+
 static int ht_pg_claim(ht_store_t *s, const char *topic, const char *owner,
-    ht_offset_t *parts, size_t n);
+    ht_offset_t *parts, size_t n, char *err, size_t errlen);
 static int ht_pg_read(ht_store_t *s, const char *topic, ht_offset_t *parts,
-    size_t n);
-static int ht_pg_apply(ht_store_t *s, const char *topic, const ht_batch_t *b,
-    const ht_offset_cas_t *cas, size_t n, int32_t *lost);
+    size_t n, char *err, size_t errlen);
+static int ht_pg_begin(ht_store_t *s, char *err, size_t errlen);
+static int ht_pg_cas(ht_store_t *s, const char *topic,
+    const ht_offset_cas_t *cas, size_t n, char *err, size_t errlen);
+static int ht_pg_upsert(ht_store_t *s, const ht_batch_t *b,
+    int64_t *overflowed, char *err, size_t errlen);
+static void ht_pg_agg_arrays(const ht_batch_t *b, ht_str_t *arr);
+static int ht_pg_add_rejected(ht_store_t *s, const char *reason,
+    int64_t count, char *err, size_t errlen);
+static int ht_pg_commit(ht_store_t *s, char *err, size_t errlen);
+static void ht_pg_rollback(ht_store_t *s);
 static int ht_pg_scan(ht_store_t *s, const ht_filter_t *f, ht_row_cb cb,
-    void *ctx);
-static int ht_pg_rejected(ht_store_t *s,
-    void (*cb)(const char *reason, int64_t count, void *ctx), void *ctx);
-static int ht_pg_bucket(ht_store_t *s, int64_t want, int64_t *stored);
+    void *ctx, char *err, size_t errlen);
+static int ht_pg_rejected(ht_store_t *s, ht_rejected_cb cb, void *ctx,
+    char *err, size_t errlen);
+static int ht_pg_bucket(ht_store_t *s, int64_t want, int64_t *stored,
+    char *err, size_t errlen);
 static void ht_pg_close(ht_store_t *s);
-static int ht_pg_ready(ht_pg_t *p);
+static int ht_pg_ready(ht_pg_t *p, char *err, size_t errlen);
 static int ht_pg_command(ht_pg_t *p, const char *sql, int nparams,
-    const char *const *params, int64_t *affected);
+    const char *const *params, int64_t *affected, char *err, size_t errlen);
 static PGresult *ht_pg_query(ht_pg_t *p, const char *sql, int nparams,
-    const char *const *params);
-static void ht_pg_rollback(ht_pg_t *p);
+    const char *const *params, char *err, size_t errlen);
 static void ht_str_add(ht_str_t *s, const char *data, size_t len);
 static void ht_str_text_elem(ht_str_t *s, const char *text, size_t len);
 static void ht_str_int_elem(ht_str_t *s, int64_t v);
@@ -69,7 +81,12 @@ static const ht_store_ops_t  ht_pg_ops = {
     "postgresql",
     ht_pg_claim,
     ht_pg_read,
-    ht_pg_apply,
+    ht_pg_begin,
+    ht_pg_cas,
+    ht_pg_upsert,
+    ht_pg_add_rejected,
+    ht_pg_commit,
+    ht_pg_rollback,
     ht_pg_scan,
     ht_pg_rejected,
     ht_pg_bucket,
@@ -121,10 +138,10 @@ static const char  ht_pg_schema[] =
  * index entry) and the dead versions are pruned as it goes; full pages
  * made every update a new index entry, and a batch twice as slow.  The
  * overflow test is in bigint, not numeric, and the anti-join that finds
- * the refused keys (two sorts of the whole batch) only runs when fewer
+ * the rejected keys (two sorts of the whole batch) only runs when fewer
  * rows were written than given.
  */
-static const char  ht_pg_upsert[] =
+static const char  ht_pg_upsert_sql[] =
     "WITH input AS ("
     " SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[],"
     " $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[])"
@@ -210,7 +227,7 @@ ht_pg_close(ht_store_t *s)
 
 static int
 ht_pg_claim(ht_store_t *s, const char *topic, const char *owner,
-    ht_offset_t *parts, size_t n)
+    ht_offset_t *parts, size_t n, char *err, size_t errlen)
 {
     char         part[16];
     size_t       i;
@@ -218,7 +235,7 @@ ht_pg_claim(ht_store_t *s, const char *topic, const char *owner,
     PGresult    *res;
     const char  *params[3];
 
-    if (ht_pg_ready(p) != 0 || ht_pg_command(p, "BEGIN", 0, NULL, NULL)) {
+    if (ht_pg_begin(s, err, errlen) != HT_STORE_OK) {
         return HT_STORE_ERROR;
     }
 
@@ -236,7 +253,7 @@ ht_pg_claim(ht_store_t *s, const char *topic, const char *owner,
             " ON CONFLICT (topic, partition) DO UPDATE SET"
             " lease_epoch = kafka_offsets.lease_epoch + 1,"
             " owner = excluded.owner"
-            " RETURNING next_offset, lease_epoch", 3, params);
+            " RETURNING next_offset, lease_epoch", 3, params, err, errlen);
 
         if (res == NULL) {
             goto failed;
@@ -248,7 +265,7 @@ ht_pg_claim(ht_store_t *s, const char *topic, const char *owner,
         PQclear(res);
     }
 
-    if (ht_pg_command(p, "COMMIT", 0, NULL, NULL) != 0) {
+    if (ht_pg_commit(s, err, errlen) != HT_STORE_OK) {
         goto failed;
     }
 
@@ -256,14 +273,15 @@ ht_pg_claim(ht_store_t *s, const char *topic, const char *owner,
 
 failed:
 
-    ht_pg_rollback(p);
+    ht_pg_rollback(s);
 
     return HT_STORE_ERROR;
 }
 
 
 static int
-ht_pg_read(ht_store_t *s, const char *topic, ht_offset_t *parts, size_t n)
+ht_pg_read(ht_store_t *s, const char *topic, ht_offset_t *parts, size_t n,
+    char *err, size_t errlen)
 {
     char         part[16];
     size_t       i;
@@ -271,7 +289,7 @@ ht_pg_read(ht_store_t *s, const char *topic, ht_offset_t *parts, size_t n)
     PGresult    *res;
     const char  *params[2];
 
-    if (ht_pg_ready(p) != 0) {
+    if (ht_pg_ready(p, err, errlen) != HT_STORE_OK) {
         return HT_STORE_ERROR;
     }
 
@@ -283,7 +301,8 @@ ht_pg_read(ht_store_t *s, const char *topic, ht_offset_t *parts, size_t n)
 
         res = ht_pg_query(p, "SELECT next_offset, lease_epoch"
                           " FROM kafka_offsets"
-                          " WHERE topic = $1 AND partition = $2", 2, params);
+                          " WHERE topic = $1 AND partition = $2", 2, params,
+                          err, errlen);
         if (res == NULL) {
             return HT_STORE_ERROR;
         }
@@ -305,152 +324,182 @@ ht_pg_read(ht_store_t *s, const char *topic, ht_offset_t *parts, size_t n)
 
 
 static int
-ht_pg_apply(ht_store_t *s, const char *topic, const ht_batch_t *b,
-    const ht_offset_cas_t *cas, size_t n, int32_t *lost)
+ht_pg_begin(ht_store_t *s, char *err, size_t errlen)
 {
-    int              rc, k;
-    char             num[5][24], total[24];
-    size_t           i;
-    int64_t          affected, overflowed, count;
-    ht_pg_t         *p = (ht_pg_t *) s;
-    PGresult        *res;
-    ht_str_t         arr[7];
-    ht_reject_e      r;
-    const char      *params[7];
-    const ht_agg_t  *a;
+    ht_pg_t  *p = (ht_pg_t *) s;
 
-    if (ht_pg_ready(p) != 0 || ht_pg_command(p, "BEGIN", 0, NULL, NULL)) {
+    if (ht_pg_ready(p, err, errlen) != HT_STORE_OK) {
         return HT_STORE_ERROR;
     }
 
-    memset(arr, 0, sizeof(arr));
-    rc = HT_STORE_ERROR;
+    return ht_pg_command(p, "BEGIN", 0, NULL, NULL, err, errlen);
+}
+
+
+static int
+ht_pg_commit(ht_store_t *s, char *err, size_t errlen)
+{
+    return ht_pg_command((ht_pg_t *) s, "COMMIT", 0, NULL, NULL, err, errlen);
+}
+
+
+/* the compare-and-set of each partition's next_offset, in the order the
+ * batch gives them: partition order, see the top of the file */
+static int
+ht_pg_cas(ht_store_t *s, const char *topic, const ht_offset_cas_t *cas,
+    size_t n, char *err, size_t errlen)
+{
+    char         next[24], part[16], epoch[24], expected[24];
+    size_t       i;
+    int64_t      affected;
+    ht_pg_t     *p = (ht_pg_t *) s;
+    const char  *params[5];
+
+    params[0] = next;
+    params[1] = topic;
+    params[2] = part;
+    params[3] = epoch;
+    params[4] = expected;
 
     for (i = 0; i < n; i++) {
-        snprintf(num[0], sizeof(num[0]), "%" PRId64, cas[i].next_offset);
-        snprintf(num[1], sizeof(num[1]), "%d", (int) cas[i].partition);
-        snprintf(num[2], sizeof(num[2]), "%" PRId64, cas[i].lease_epoch);
-        snprintf(num[3], sizeof(num[3]), "%" PRId64, cas[i].expected);
-
-        params[0] = num[0];
-        params[1] = topic;
-        params[2] = num[1];
-        params[3] = num[2];
-        params[4] = num[3];
+        snprintf(next, sizeof(next), "%" PRId64, cas[i].next_offset);
+        snprintf(part, sizeof(part), "%d", (int) cas[i].partition);
+        snprintf(epoch, sizeof(epoch), "%" PRId64, cas[i].lease_epoch);
+        snprintf(expected, sizeof(expected), "%" PRId64, cas[i].expected);
 
         if (ht_pg_command(p, "UPDATE kafka_offsets SET next_offset = $1"
                           " WHERE topic = $2 AND partition = $3"
                           " AND lease_epoch = $4 AND next_offset = $5",
-                          5, params, &affected) != 0)
+                          5, params, &affected, err, errlen) != HT_STORE_OK)
         {
-            goto failed;
+            return HT_STORE_ERROR;
         }
 
         if (affected != 1) {
-            snprintf(s->err, sizeof(s->err), "partition %d: lease %" PRId64
+            snprintf(err, errlen, "partition %d: lease %" PRId64
                      " or offset %" PRId64 " no longer current",
                      (int) cas[i].partition, cas[i].lease_epoch,
                      cas[i].expected);
-            *lost = cas[i].partition;
-            rc = HT_STORE_LOST;
-            goto failed;
+            return HT_STORE_LOST;
         }
-    }
-
-    overflowed = 0;
-
-    if (b->naggs > 0) {
-        for (k = 0; k < 7; k++) {
-            ht_str_add(&arr[k], "{", 1);
-        }
-
-        for (i = 0; i < b->naggs; i++) {
-            a = &b->aggs[i];
-
-            if (i > 0) {
-                for (k = 0; k < 7; k++) {
-                    ht_str_add(&arr[k], ",", 1);
-                }
-            }
-
-            ht_str_text_elem(&arr[0], a->hotel_id, strlen(a->hotel_id));
-            ht_str_text_elem(&arr[1], a->currency, 3);
-            ht_str_int_elem(&arr[2], a->bucket_start);
-            ht_str_int_elem(&arr[3], a->count);
-            ht_str_int_elem(&arr[4], a->sum_micros);
-            ht_str_int_elem(&arr[5], a->min_micros);
-            ht_str_int_elem(&arr[6], a->max_micros);
-        }
-
-        for (k = 0; k < 7; k++) {
-            ht_str_add(&arr[k], "}", 2);     /* with the NUL */
-
-            if (arr[k].oom) {
-                snprintf(s->err, sizeof(s->err), "out of memory");
-                goto failed;
-            }
-
-            params[k] = arr[k].buf;
-        }
-
-        res = ht_pg_query(p, ht_pg_upsert, 7, params);
-        if (res == NULL) {
-            goto failed;
-        }
-
-        overflowed = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        PQclear(res);
-    }
-
-    for (r = HT_REJECT_NONE + 1; r < HT_REJECT_MAX; r++) {
-        count = b->rejected[r];
-
-        if (r == HT_REJECT_SUM_OVERFLOW) {
-            count += overflowed;
-        }
-
-        if (count == 0) {
-            continue;
-        }
-
-        snprintf(total, sizeof(total), "%" PRId64, count);
-
-        params[0] = ht_reject_name(r);
-        params[1] = total;
-
-        if (ht_pg_command(p, "INSERT INTO rejected_records (reason, count)"
-                          " VALUES ($1, $2) ON CONFLICT (reason) DO UPDATE"
-                          " SET count = rejected_records.count"
-                          " + excluded.count", 2, params, NULL) != 0)
-        {
-            goto failed;
-        }
-    }
-
-    if (ht_pg_command(p, "COMMIT", 0, NULL, NULL) != 0) {
-        goto failed;
-    }
-
-    for (k = 0; k < 7; k++) {
-        free(arr[k].buf);
     }
 
     return HT_STORE_OK;
+}
 
-failed:
 
-    for (k = 0; k < 7; k++) {
-        free(arr[k].buf);
+/* the aggregates in one statement; *overflowed: see ht_pg_upsert_sql */
+static int
+ht_pg_upsert(ht_store_t *s, const ht_batch_t *b, int64_t *overflowed,
+    char *err, size_t errlen)
+{
+    int          k, rc;
+    ht_pg_t     *p = (ht_pg_t *) s;
+    ht_str_t     arr[HT_PG_COLUMNS];
+    PGresult    *res;
+    const char  *params[HT_PG_COLUMNS];
+
+    *overflowed = 0;
+
+    if (b->naggs == 0) {
+        return HT_STORE_OK;
     }
 
-    ht_pg_rollback(p);
+    memset(arr, 0, sizeof(arr));
+    ht_pg_agg_arrays(b, arr);
+
+    rc = HT_STORE_OK;
+
+    for (k = 0; k < HT_PG_COLUMNS; k++) {
+        if (arr[k].oom) {
+            snprintf(err, errlen, "out of memory");
+            rc = HT_STORE_ERROR;
+        }
+
+        params[k] = arr[k].buf;
+    }
+
+    if (rc == HT_STORE_OK) {
+        res = ht_pg_query(p, ht_pg_upsert_sql, HT_PG_COLUMNS, params, err,
+                          errlen);
+
+        if (res == NULL) {
+            rc = HT_STORE_ERROR;
+
+        } else {
+            *overflowed = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+            PQclear(res);
+        }
+    }
+
+    for (k = 0; k < HT_PG_COLUMNS; k++) {
+        free(arr[k].buf);
+    }
 
     return rc;
 }
 
 
+/* one array literal per column, "{...}" with its NUL; the caller frees
+ * each arr[k].buf, and checks arr[k].oom */
+static void
+ht_pg_agg_arrays(const ht_batch_t *b, ht_str_t *arr)
+{
+    int              k;
+    size_t           i;
+    const ht_agg_t  *a;
+
+    for (k = 0; k < HT_PG_COLUMNS; k++) {
+        ht_str_add(&arr[k], "{", 1);
+    }
+
+    for (i = 0; i < b->naggs; i++) {
+        a = &b->aggs[i];
+
+        if (i > 0) {
+            for (k = 0; k < HT_PG_COLUMNS; k++) {
+                ht_str_add(&arr[k], ",", 1);
+            }
+        }
+
+        ht_str_text_elem(&arr[0], a->hotel_id, strlen(a->hotel_id));
+        ht_str_text_elem(&arr[1], a->currency, 3);
+        ht_str_int_elem(&arr[2], a->bucket_start);
+        ht_str_int_elem(&arr[3], a->count);
+        ht_str_int_elem(&arr[4], a->sum_micros);
+        ht_str_int_elem(&arr[5], a->min_micros);
+        ht_str_int_elem(&arr[6], a->max_micros);
+    }
+
+    for (k = 0; k < HT_PG_COLUMNS; k++) {
+        ht_str_add(&arr[k], "}", 2);     /* with the NUL */
+    }
+}
+
+
 static int
-ht_pg_scan(ht_store_t *s, const ht_filter_t *f, ht_row_cb cb, void *ctx)
+ht_pg_add_rejected(ht_store_t *s, const char *reason, int64_t count,
+    char *err, size_t errlen)
+{
+    char         total[24];
+    const char  *params[2];
+
+    snprintf(total, sizeof(total), "%" PRId64, count);
+
+    params[0] = reason;
+    params[1] = total;
+
+    return ht_pg_command((ht_pg_t *) s,
+                         "INSERT INTO rejected_records (reason, count)"
+                         " VALUES ($1, $2) ON CONFLICT (reason) DO UPDATE"
+                         " SET count = rejected_records.count"
+                         " + excluded.count", 2, params, NULL, err, errlen);
+}
+
+
+static int
+ht_pg_scan(ht_store_t *s, const ht_filter_t *f, ht_row_cb cb, void *ctx,
+    char *err, size_t errlen)
 {
     int          rc, i, nrows;
     char         since[24], until[24];
@@ -461,8 +510,8 @@ ht_pg_scan(ht_store_t *s, const ht_filter_t *f, ht_row_cb cb, void *ctx)
     PGresult    *res;
     const char  *params[4];
 
-    if (ht_pg_ready(p) != 0) {
-        return -1;
+    if (ht_pg_ready(p, err, errlen) != HT_STORE_OK) {
+        return HT_STORE_ERROR;
     }
 
     memset(&hotels, 0, sizeof(hotels));
@@ -482,8 +531,8 @@ ht_pg_scan(ht_store_t *s, const ht_filter_t *f, ht_row_cb cb, void *ctx)
 
         if (hotels.oom) {
             free(hotels.buf);
-            snprintf(s->err, sizeof(s->err), "out of memory");
-            return -1;
+            snprintf(err, errlen, "out of memory");
+            return HT_STORE_ERROR;
         }
     }
 
@@ -503,18 +552,18 @@ ht_pg_scan(ht_store_t *s, const ht_filter_t *f, ht_row_cb cb, void *ctx)
         " AND ($3::text IS NULL OR currency = $3)"
         " AND ($4::text[] IS NULL OR hotel_id = ANY ($4))"
         " ORDER BY hotel_id COLLATE \"C\", currency, bucket_start",
-        4, params);
+        4, params, err, errlen);
 
     free(hotels.buf);
 
     if (res == NULL) {
-        return -1;
+        return HT_STORE_ERROR;
     }
 
     nrows = PQntuples(res);
-    rc = 0;
+    rc = HT_STORE_OK;
 
-    for (i = 0; i < nrows && rc == 0; i++) {
+    for (i = 0; i < nrows && rc == HT_STORE_OK; i++) {
         row.hotel_id = PQgetvalue(res, i, 0);
         row.currency = PQgetvalue(res, i, 1);
         row.bucket_start = strtoll(PQgetvalue(res, i, 2), NULL, 10);
@@ -523,7 +572,9 @@ ht_pg_scan(ht_store_t *s, const ht_filter_t *f, ht_row_cb cb, void *ctx)
         row.min_micros = strtoll(PQgetvalue(res, i, 5), NULL, 10);
         row.max_micros = strtoll(PQgetvalue(res, i, 6), NULL, 10);
 
-        rc = cb(&row, ctx);
+        if (cb(&row, ctx, err, errlen) != 0) {
+            rc = HT_STORE_ERROR;
+        }
     }
 
     PQclear(res);
@@ -533,21 +584,21 @@ ht_pg_scan(ht_store_t *s, const ht_filter_t *f, ht_row_cb cb, void *ctx)
 
 
 static int
-ht_pg_rejected(ht_store_t *s,
-    void (*cb)(const char *reason, int64_t count, void *ctx), void *ctx)
+ht_pg_rejected(ht_store_t *s, ht_rejected_cb cb, void *ctx, char *err,
+    size_t errlen)
 {
     int        i;
     ht_pg_t   *p = (ht_pg_t *) s;
     PGresult  *res;
 
-    if (ht_pg_ready(p) != 0) {
-        return -1;
+    if (ht_pg_ready(p, err, errlen) != HT_STORE_OK) {
+        return HT_STORE_ERROR;
     }
 
     res = ht_pg_query(p, "SELECT reason, count FROM rejected_records"
-                      " ORDER BY reason COLLATE \"C\"", 0, NULL);
+                      " ORDER BY reason COLLATE \"C\"", 0, NULL, err, errlen);
     if (res == NULL) {
-        return -1;
+        return HT_STORE_ERROR;
     }
 
     for (i = 0; i < PQntuples(res); i++) {
@@ -557,7 +608,7 @@ ht_pg_rejected(ht_store_t *s,
 
     PQclear(res);
 
-    return 0;
+    return HT_STORE_OK;
 }
 
 
@@ -568,14 +619,15 @@ ht_pg_rejected(ht_store_t *s,
  * row, so both compare against the same size.
  */
 static int
-ht_pg_bucket(ht_store_t *s, int64_t want, int64_t *stored)
+ht_pg_bucket(ht_store_t *s, int64_t want, int64_t *stored, char *err,
+    size_t errlen)
 {
     char         num[24];
     ht_pg_t     *p = (ht_pg_t *) s;
     PGresult    *res;
     const char  *params[1];
 
-    if (ht_pg_ready(p) != 0) {
+    if (ht_pg_ready(p, err, errlen) != HT_STORE_OK) {
         return HT_STORE_ERROR;
     }
 
@@ -583,13 +635,14 @@ ht_pg_bucket(ht_store_t *s, int64_t want, int64_t *stored)
         snprintf(num, sizeof(num), "%" PRId64, want);
         params[0] = num;
 
-        if (ht_pg_command(p, "BEGIN", 0, NULL, NULL) != 0
+        if (ht_pg_command(p, "BEGIN", 0, NULL, NULL, err, errlen)
+            != HT_STORE_OK
             || ht_pg_command(p, "INSERT INTO hotel_trends_meta (name, value)"
                              " SELECT 'bucket_seconds', CASE WHEN EXISTS"
                              " (SELECT 1 FROM hotel_rate_hourly)"
                              " THEN '3600' ELSE $1::text END"
                              " ON CONFLICT (name) DO NOTHING",
-                             1, params, NULL) != 0)
+                             1, params, NULL, err, errlen) != HT_STORE_OK)
         {
             goto failed;
         }
@@ -598,7 +651,7 @@ ht_pg_bucket(ht_store_t *s, int64_t want, int64_t *stored)
     res = ht_pg_query(p, "SELECT coalesce((SELECT value FROM hotel_trends_meta"
                       " WHERE name = 'bucket_seconds'), CASE WHEN EXISTS"
                       " (SELECT 1 FROM hotel_rate_hourly) THEN '3600'"
-                      " ELSE '0' END)", 0, NULL);
+                      " ELSE '0' END)", 0, NULL, err, errlen);
     if (res == NULL) {
         goto failed;
     }
@@ -606,7 +659,10 @@ ht_pg_bucket(ht_store_t *s, int64_t want, int64_t *stored)
     *stored = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
 
-    if (want > 0 && ht_pg_command(p, "COMMIT", 0, NULL, NULL) != 0) {
+    if (want > 0
+        && ht_pg_command(p, "COMMIT", 0, NULL, NULL, err, errlen)
+           != HT_STORE_OK)
+    {
         goto failed;
     }
 
@@ -615,47 +671,45 @@ ht_pg_bucket(ht_store_t *s, int64_t want, int64_t *stored)
 failed:
 
     if (want > 0) {
-        ht_pg_rollback(p);
+        ht_pg_rollback(s);
     }
 
     return HT_STORE_ERROR;
 }
 
 
-/* reconnects a broken connection; 0 when the connection is usable */
+/* reconnects a broken connection; HT_STORE_OK when it is usable */
 static int
-ht_pg_ready(ht_pg_t *p)
+ht_pg_ready(ht_pg_t *p, char *err, size_t errlen)
 {
     if (PQstatus(p->conn) == CONNECTION_OK) {
-        return 0;
+        return HT_STORE_OK;
     }
 
     PQreset(p->conn);
 
     if (PQstatus(p->conn) != CONNECTION_OK) {
-        snprintf(p->store.err, sizeof(p->store.err), "reconnecting: %s",
-                 PQerrorMessage(p->conn));
-        return -1;
+        snprintf(err, errlen, "reconnecting: %s", PQerrorMessage(p->conn));
+        return HT_STORE_ERROR;
     }
 
-    return 0;
+    return HT_STORE_OK;
 }
 
 
 /* runs a statement that returns no rows; *affected gets PQcmdTuples */
 static int
 ht_pg_command(ht_pg_t *p, const char *sql, int nparams,
-    const char *const *params, int64_t *affected)
+    const char *const *params, int64_t *affected, char *err, size_t errlen)
 {
     PGresult  *res;
 
     res = PQexecParams(p->conn, sql, nparams, NULL, params, NULL, NULL, 0);
 
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        snprintf(p->store.err, sizeof(p->store.err), "%.40s: %s", sql,
-                 PQerrorMessage(p->conn));
+        snprintf(err, errlen, "%.40s: %s", sql, PQerrorMessage(p->conn));
         PQclear(res);
-        return -1;
+        return HT_STORE_ERROR;
     }
 
     if (affected != NULL) {
@@ -664,22 +718,21 @@ ht_pg_command(ht_pg_t *p, const char *sql, int nparams,
 
     PQclear(res);
 
-    return 0;
+    return HT_STORE_OK;
 }
 
 
 /* runs a query; the result is the caller's to PQclear(), NULL on error */
 static PGresult *
 ht_pg_query(ht_pg_t *p, const char *sql, int nparams,
-    const char *const *params)
+    const char *const *params, char *err, size_t errlen)
 {
     PGresult  *res;
 
     res = PQexecParams(p->conn, sql, nparams, NULL, params, NULL, NULL, 0);
 
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        snprintf(p->store.err, sizeof(p->store.err), "%.40s: %s", sql,
-                 PQerrorMessage(p->conn));
+        snprintf(err, errlen, "%.40s: %s", sql, PQerrorMessage(p->conn));
         PQclear(res);
         return NULL;
     }
@@ -688,9 +741,11 @@ ht_pg_query(ht_pg_t *p, const char *sql, int nparams,
 }
 
 
+/* after a failure; the failure that led here is the one reported */
 static void
-ht_pg_rollback(ht_pg_t *p)
+ht_pg_rollback(ht_store_t *s)
 {
+    ht_pg_t   *p = (ht_pg_t *) s;
     PGresult  *res;
 
     if (PQstatus(p->conn) != CONNECTION_OK) {

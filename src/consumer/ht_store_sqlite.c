@@ -10,8 +10,8 @@
  *
  * Integer overflow: SQLite silently turns an overflowing integer sum into
  * a REAL, which would make sums inexact forever.  The upsert refuses the
- * update when the new sum is not an integer, and the caller counts the
- * refused records as sum_overflow.
+ * update when the new sum is not an integer, and its records are rejected
+ * as sum_overflow.
  */
 
 #include <stdio.h>
@@ -38,29 +38,44 @@ typedef struct {
 
 
 static int ht_sqlite_claim(ht_store_t *s, const char *topic,
-    const char *owner, ht_offset_t *parts, size_t n);
+    const char *owner, ht_offset_t *parts, size_t n, char *err,
+    size_t errlen);
 static int ht_sqlite_read(ht_store_t *s, const char *topic,
-    ht_offset_t *parts, size_t n);
-static int ht_sqlite_apply(ht_store_t *s, const char *topic,
-    const ht_batch_t *b, const ht_offset_cas_t *cas, size_t n,
-    int32_t *lost);
+    ht_offset_t *parts, size_t n, char *err, size_t errlen);
+static int ht_sqlite_begin(ht_store_t *s, char *err, size_t errlen);
+static int ht_sqlite_cas(ht_store_t *s, const char *topic,
+    const ht_offset_cas_t *cas, size_t n, char *err, size_t errlen);
+static int ht_sqlite_upsert(ht_store_t *s, const ht_batch_t *b,
+    int64_t *overflowed, char *err, size_t errlen);
+static int ht_sqlite_add_rejected(ht_store_t *s, const char *reason,
+    int64_t count, char *err, size_t errlen);
+static int ht_sqlite_commit(ht_store_t *s, char *err, size_t errlen);
+static void ht_sqlite_rollback(ht_store_t *s);
 static int ht_sqlite_scan(ht_store_t *s, const ht_filter_t *f, ht_row_cb cb,
-    void *ctx);
-static int ht_sqlite_rejected(ht_store_t *s,
-    void (*cb)(const char *reason, int64_t count, void *ctx), void *ctx);
-static int ht_sqlite_bucket(ht_store_t *s, int64_t want, int64_t *stored);
+    void *ctx, char *err, size_t errlen);
+static char *ht_sqlite_scan_sql(const ht_filter_t *f);
+static int ht_sqlite_rejected(ht_store_t *s, ht_rejected_cb cb, void *ctx,
+    char *err, size_t errlen);
+static int ht_sqlite_bucket(ht_store_t *s, int64_t want, int64_t *stored,
+    char *err, size_t errlen);
 static void ht_sqlite_close(ht_store_t *s);
-static int ht_sqlite_exec(ht_sqlite_t *q, const char *sql);
-static int ht_sqlite_fail(ht_sqlite_t *q, const char *what);
-static int ht_sqlite_add_rejected(ht_sqlite_t *q, const char *reason,
-    int64_t count);
+static int ht_sqlite_prepare(ht_sqlite_t *q, char *err, size_t errlen);
+static int ht_sqlite_exec(ht_sqlite_t *q, const char *sql, char *err,
+    size_t errlen);
+static int ht_sqlite_fail(ht_sqlite_t *q, const char *what, char *err,
+    size_t errlen);
 
 
 static const ht_store_ops_t  ht_sqlite_ops = {
     "sqlite",
     ht_sqlite_claim,
     ht_sqlite_read,
-    ht_sqlite_apply,
+    ht_sqlite_begin,
+    ht_sqlite_cas,
+    ht_sqlite_upsert,
+    ht_sqlite_add_rejected,
+    ht_sqlite_commit,
+    ht_sqlite_rollback,
     ht_sqlite_scan,
     ht_sqlite_rejected,
     ht_sqlite_bucket,
@@ -101,6 +116,7 @@ ht_store_t *
 ht_store_sqlite_open(const char *path, char *err, size_t errlen)
 {
     int           rc;
+    char          msg[512];
     ht_sqlite_t  *q;
 
     q = calloc(1, sizeof(ht_sqlite_t));
@@ -122,19 +138,32 @@ ht_store_sqlite_open(const char *path, char *err, size_t errlen)
 
     sqlite3_busy_timeout(q->db, HT_SQLITE_BUSY_MS);
 
-    if (ht_sqlite_exec(q, "PRAGMA journal_mode=WAL") != 0
-        || ht_sqlite_exec(q, "PRAGMA synchronous=NORMAL") != 0
-        || ht_sqlite_exec(q, ht_sqlite_schema) != 0)
+    if (ht_sqlite_exec(q, "PRAGMA journal_mode=WAL", msg, sizeof(msg))
+        != HT_STORE_OK
+        || ht_sqlite_exec(q, "PRAGMA synchronous=NORMAL", msg, sizeof(msg))
+           != HT_STORE_OK
+        || ht_sqlite_exec(q, ht_sqlite_schema, msg, sizeof(msg))
+           != HT_STORE_OK
+        || ht_sqlite_prepare(q, msg, sizeof(msg)) != HT_STORE_OK)
     {
-        goto failed;
+        snprintf(err, errlen, "sqlite %s: %s", path, msg);
+        ht_sqlite_close(&q->store);
+        return NULL;
     }
 
+    return &q->store;
+}
+
+
+/* the statements every batch runs, prepared once */
+static int
+ht_sqlite_prepare(ht_sqlite_t *q, char *err, size_t errlen)
+{
 #define HT_PREPARE(stmt, sql)                                                 \
     if (sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT,         \
                            &q->stmt, NULL) != SQLITE_OK)                      \
     {                                                                         \
-        ht_sqlite_fail(q, "prepare " #stmt);                                  \
-        goto failed;                                                          \
+        return ht_sqlite_fail(q, "prepare " #stmt, err, errlen);              \
     }
 
     HT_PREPARE(upsert,
@@ -172,14 +201,7 @@ ht_store_sqlite_open(const char *path, char *err, size_t errlen)
 
 #undef HT_PREPARE
 
-    return &q->store;
-
-failed:
-
-    snprintf(err, errlen, "sqlite %s: %s", path, q->store.err);
-    ht_sqlite_close(&q->store);
-
-    return NULL;
+    return HT_STORE_OK;
 }
 
 
@@ -204,12 +226,12 @@ ht_sqlite_close(ht_store_t *s)
 
 static int
 ht_sqlite_claim(ht_store_t *s, const char *topic, const char *owner,
-    ht_offset_t *parts, size_t n)
+    ht_offset_t *parts, size_t n, char *err, size_t errlen)
 {
     size_t        i;
     ht_sqlite_t  *q = (ht_sqlite_t *) s;
 
-    if (ht_sqlite_exec(q, "BEGIN IMMEDIATE") != 0) {
+    if (ht_sqlite_begin(s, err, errlen) != HT_STORE_OK) {
         return HT_STORE_ERROR;
     }
 
@@ -220,7 +242,6 @@ ht_sqlite_claim(ht_store_t *s, const char *topic, const char *owner,
         sqlite3_bind_text(q->claim, 3, owner, -1, SQLITE_STATIC);
 
         if (sqlite3_step(q->claim) != SQLITE_ROW) {
-            ht_sqlite_fail(q, "claim");
             goto failed;
         }
 
@@ -229,30 +250,31 @@ ht_sqlite_claim(ht_store_t *s, const char *topic, const char *owner,
 
         /* RETURNING hands the row out before the statement completes */
         if (sqlite3_step(q->claim) != SQLITE_DONE) {
-            ht_sqlite_fail(q, "claim");
             goto failed;
         }
     }
 
     sqlite3_reset(q->claim);
 
-    if (ht_sqlite_exec(q, "COMMIT") != 0) {
-        goto failed;
+    if (ht_sqlite_commit(s, err, errlen) != HT_STORE_OK) {
+        ht_sqlite_rollback(s);
+        return HT_STORE_ERROR;
     }
 
     return HT_STORE_OK;
 
 failed:
 
-    sqlite3_reset(q->claim);
-    ht_sqlite_exec(q, "ROLLBACK");
+    ht_sqlite_fail(q, "claim", err, errlen);
+    ht_sqlite_rollback(s);
 
     return HT_STORE_ERROR;
 }
 
 
 static int
-ht_sqlite_read(ht_store_t *s, const char *topic, ht_offset_t *parts, size_t n)
+ht_sqlite_read(ht_store_t *s, const char *topic, ht_offset_t *parts,
+    size_t n, char *err, size_t errlen)
 {
     int           rc;
     size_t        i;
@@ -274,7 +296,7 @@ ht_sqlite_read(ht_store_t *s, const char *topic, ht_offset_t *parts, size_t n)
             parts[i].lease_epoch = 0;
 
         } else {
-            ht_sqlite_fail(q, "read offsets");
+            ht_sqlite_fail(q, "read offsets", err, errlen);
             sqlite3_reset(q->read);
             return HT_STORE_ERROR;
         }
@@ -286,22 +308,30 @@ ht_sqlite_read(ht_store_t *s, const char *topic, ht_offset_t *parts, size_t n)
 }
 
 
+/* the write lock now, not at the first write, which could fail with
+ * SQLITE_BUSY halfway through */
 static int
-ht_sqlite_apply(ht_store_t *s, const char *topic, const ht_batch_t *b,
-    const ht_offset_cas_t *cas, size_t n, int32_t *lost)
+ht_sqlite_begin(ht_store_t *s, char *err, size_t errlen)
 {
-    int              rc;
-    size_t           i;
-    int64_t          overflowed;
-    ht_reject_e      r;
-    ht_sqlite_t     *q = (ht_sqlite_t *) s;
-    const ht_agg_t  *a;
+    return ht_sqlite_exec((ht_sqlite_t *) s, "BEGIN IMMEDIATE", err, errlen);
+}
 
-    if (ht_sqlite_exec(q, "BEGIN IMMEDIATE") != 0) {
-        return HT_STORE_ERROR;
-    }
 
-    /* the offsets first: a lost lease aborts before any other work */
+static int
+ht_sqlite_commit(ht_store_t *s, char *err, size_t errlen)
+{
+    return ht_sqlite_exec((ht_sqlite_t *) s, "COMMIT", err, errlen);
+}
+
+
+/* the compare-and-set of each partition's next_offset */
+static int
+ht_sqlite_cas(ht_store_t *s, const char *topic, const ht_offset_cas_t *cas,
+    size_t n, char *err, size_t errlen)
+{
+    size_t        i;
+    ht_sqlite_t  *q = (ht_sqlite_t *) s;
+
     for (i = 0; i < n; i++) {
         sqlite3_reset(q->cas);
         sqlite3_bind_int64(q->cas, 1, cas[i].next_offset);
@@ -311,22 +341,35 @@ ht_sqlite_apply(ht_store_t *s, const char *topic, const ht_batch_t *b,
         sqlite3_bind_int64(q->cas, 5, cas[i].expected);
 
         if (sqlite3_step(q->cas) != SQLITE_DONE) {
-            ht_sqlite_fail(q, "offsets");
-            goto failed;
+            return ht_sqlite_fail(q, "offsets", err, errlen);
         }
 
         if (sqlite3_changes(q->db) != 1) {
-            snprintf(s->err, sizeof(s->err), "partition %d: lease %lld or "
-                     "offset %lld no longer current", (int) cas[i].partition,
+            snprintf(err, errlen, "partition %d: lease %lld or offset %lld "
+                     "no longer current", (int) cas[i].partition,
                      (long long) cas[i].lease_epoch,
                      (long long) cas[i].expected);
-            *lost = cas[i].partition;
-            rc = HT_STORE_LOST;
-            goto rollback;
+            return HT_STORE_LOST;
         }
     }
 
-    overflowed = 0;
+    sqlite3_reset(q->cas);
+
+    return HT_STORE_OK;
+}
+
+
+/* *overflowed: the records of the aggregates whose sums the table would
+ * have overflowed, and did not take */
+static int
+ht_sqlite_upsert(ht_store_t *s, const ht_batch_t *b, int64_t *overflowed,
+    char *err, size_t errlen)
+{
+    size_t           i;
+    ht_sqlite_t     *q = (ht_sqlite_t *) s;
+    const ht_agg_t  *a;
+
+    *overflowed = 0;
 
     for (i = 0; i < b->naggs; i++) {
         a = &b->aggs[i];
@@ -341,89 +384,114 @@ ht_sqlite_apply(ht_store_t *s, const char *topic, const ht_batch_t *b,
         sqlite3_bind_int64(q->upsert, 7, a->max_micros);
 
         if (sqlite3_step(q->upsert) != SQLITE_DONE) {
-            ht_sqlite_fail(q, "upsert");
-            goto failed;
+            return ht_sqlite_fail(q, "upsert", err, errlen);
         }
 
         if (sqlite3_changes(q->db) == 0) {
-            overflowed += a->count;
+            *overflowed += a->count;
         }
     }
 
     sqlite3_reset(q->upsert);
-
-    for (r = HT_REJECT_NONE + 1; r < HT_REJECT_MAX; r++) {
-        if (b->rejected[r] == 0
-            && !(r == HT_REJECT_SUM_OVERFLOW && overflowed > 0))
-        {
-            continue;
-        }
-
-        if (ht_sqlite_add_rejected(q, ht_reject_name(r), b->rejected[r]
-                                   + (r == HT_REJECT_SUM_OVERFLOW
-                                      ? overflowed : 0)) != 0)
-        {
-            goto failed;
-        }
-    }
-
-    if (ht_sqlite_exec(q, "COMMIT") != 0) {
-        goto failed;
-    }
 
     return HT_STORE_OK;
-
-failed:
-
-    rc = HT_STORE_ERROR;
-
-rollback:
-
-    sqlite3_reset(q->cas);
-    sqlite3_reset(q->upsert);
-    sqlite3_reset(q->reject);
-
-    if (!sqlite3_get_autocommit(q->db)) {
-        ht_sqlite_exec(q, "ROLLBACK");
-    }
-
-    return rc;
 }
 
 
 static int
-ht_sqlite_add_rejected(ht_sqlite_t *q, const char *reason, int64_t count)
+ht_sqlite_add_rejected(ht_store_t *s, const char *reason, int64_t count,
+    char *err, size_t errlen)
 {
+    ht_sqlite_t  *q = (ht_sqlite_t *) s;
+
     sqlite3_reset(q->reject);
     sqlite3_bind_text(q->reject, 1, reason, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q->reject, 2, count);
 
     if (sqlite3_step(q->reject) != SQLITE_DONE) {
-        return ht_sqlite_fail(q, "rejected_records");
+        return ht_sqlite_fail(q, "rejected_records", err, errlen);
     }
 
     sqlite3_reset(q->reject);
 
-    return 0;
+    return HT_STORE_OK;
 }
 
 
 static int
-ht_sqlite_scan(ht_store_t *s, const ht_filter_t *f, ht_row_cb cb, void *ctx)
+ht_sqlite_scan(ht_store_t *s, const ht_filter_t *f, ht_row_cb cb, void *ctx,
+    char *err, size_t errlen)
 {
     int            rc;
-    char          *sql, *p;
-    size_t         i, len;
+    char          *sql;
+    size_t         i;
     ht_row_t       row;
     ht_sqlite_t   *q = (ht_sqlite_t *) s;
     sqlite3_stmt  *st;
+
+    sql = ht_sqlite_scan_sql(f);
+    if (sql == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return HT_STORE_ERROR;
+    }
+
+    rc = sqlite3_prepare_v2(q->db, sql, -1, &st, NULL);
+    free(sql);
+
+    if (rc != SQLITE_OK) {
+        return ht_sqlite_fail(q, "report", err, errlen);
+    }
+
+    sqlite3_bind_int64(st, 1, f->since);
+    sqlite3_bind_int64(st, 2, f->until);
+
+    if (f->currency != NULL) {
+        sqlite3_bind_text(st, 3, f->currency, -1, SQLITE_STATIC);
+    }
+
+    for (i = 0; i < f->nhotels; i++) {
+        sqlite3_bind_text(st, 4 + i, f->hotels[i], -1, SQLITE_STATIC);
+    }
+
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        row.hotel_id = (const char *) sqlite3_column_text(st, 0);
+        row.currency = (const char *) sqlite3_column_text(st, 1);
+        row.bucket_start = sqlite3_column_int64(st, 2);
+        row.count = sqlite3_column_int64(st, 3);
+        row.sum_micros = sqlite3_column_int64(st, 4);
+        row.min_micros = sqlite3_column_int64(st, 5);
+        row.max_micros = sqlite3_column_int64(st, 6);
+
+        if (cb(&row, ctx, err, errlen) != 0) {
+            sqlite3_finalize(st);
+            return HT_STORE_ERROR;
+        }
+    }
+
+    if (rc != SQLITE_DONE) {
+        ht_sqlite_fail(q, "report", err, errlen);
+        sqlite3_finalize(st);
+        return HT_STORE_ERROR;
+    }
+
+    sqlite3_finalize(st);
+
+    return HT_STORE_OK;
+}
+
+
+/* the scan's SELECT, with one "?" per hotel; the caller frees it */
+static char *
+ht_sqlite_scan_sql(const ht_filter_t *f)
+{
+    char    *sql, *p;
+    size_t   i, len;
 
     len = 512 + f->nhotels * 4;
 
     sql = malloc(len);
     if (sql == NULL) {
-        snprintf(s->err, sizeof(s->err), "out of memory");
-        return -1;
+        return NULL;
     }
 
     p = sql + snprintf(sql, len,
@@ -444,57 +512,13 @@ ht_sqlite_scan(ht_store_t *s, const ht_filter_t *f, ht_row_cb cb, void *ctx)
 
     sprintf(p, " ORDER BY hotel_id, currency, bucket_start");
 
-    rc = sqlite3_prepare_v2(q->db, sql, -1, &st, NULL);
-    free(sql);
-
-    if (rc != SQLITE_OK) {
-        return ht_sqlite_fail(q, "report");
-    }
-
-    sqlite3_bind_int64(st, 1, f->since);
-    sqlite3_bind_int64(st, 2, f->until);
-
-    if (f->currency != NULL) {
-        sqlite3_bind_text(st, 3, f->currency, -1, SQLITE_STATIC);
-    }
-
-    for (i = 0; i < f->nhotels; i++) {
-        sqlite3_bind_text(st, 4 + i, f->hotels[i], -1, SQLITE_STATIC);
-    }
-
-    rc = 0;
-
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        row.hotel_id = (const char *) sqlite3_column_text(st, 0);
-        row.currency = (const char *) sqlite3_column_text(st, 1);
-        row.bucket_start = sqlite3_column_int64(st, 2);
-        row.count = sqlite3_column_int64(st, 3);
-        row.sum_micros = sqlite3_column_int64(st, 4);
-        row.min_micros = sqlite3_column_int64(st, 5);
-        row.max_micros = sqlite3_column_int64(st, 6);
-
-        rc = cb(&row, ctx);
-        if (rc != 0) {
-            sqlite3_finalize(st);
-            return rc;
-        }
-    }
-
-    if (rc != SQLITE_DONE) {
-        ht_sqlite_fail(q, "report");
-        sqlite3_finalize(st);
-        return -1;
-    }
-
-    sqlite3_finalize(st);
-
-    return 0;
+    return sql;
 }
 
 
 static int
-ht_sqlite_rejected(ht_store_t *s,
-    void (*cb)(const char *reason, int64_t count, void *ctx), void *ctx)
+ht_sqlite_rejected(ht_store_t *s, ht_rejected_cb cb, void *ctx, char *err,
+    size_t errlen)
 {
     int            rc;
     ht_sqlite_t   *q = (ht_sqlite_t *) s;
@@ -503,7 +527,7 @@ ht_sqlite_rejected(ht_store_t *s,
     if (sqlite3_prepare_v2(q->db, "SELECT reason, count FROM rejected_records"
                            " ORDER BY reason", -1, &st, NULL) != SQLITE_OK)
     {
-        return ht_sqlite_fail(q, "rejected_records");
+        return ht_sqlite_fail(q, "rejected_records", err, errlen);
     }
 
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -514,10 +538,10 @@ ht_sqlite_rejected(ht_store_t *s,
     sqlite3_finalize(st);
 
     if (rc != SQLITE_DONE) {
-        return ht_sqlite_fail(q, "rejected_records");
+        return ht_sqlite_fail(q, "rejected_records", err, errlen);
     }
 
-    return 0;
+    return HT_STORE_OK;
 }
 
 
@@ -527,7 +551,8 @@ ht_sqlite_rejected(ht_store_t *s,
  * two consumers starting together on a new file agree on one size.
  */
 static int
-ht_sqlite_bucket(ht_store_t *s, int64_t want, int64_t *stored)
+ht_sqlite_bucket(ht_store_t *s, int64_t want, int64_t *stored, char *err,
+    size_t errlen)
 {
     ht_sqlite_t   *q = (ht_sqlite_t *) s;
     sqlite3_stmt  *st;
@@ -535,7 +560,7 @@ ht_sqlite_bucket(ht_store_t *s, int64_t want, int64_t *stored)
     st = NULL;
 
     if (want > 0) {
-        if (ht_sqlite_exec(q, "BEGIN IMMEDIATE") != 0) {
+        if (ht_sqlite_begin(s, err, errlen) != HT_STORE_OK) {
             return HT_STORE_ERROR;
         }
 
@@ -545,14 +570,12 @@ ht_sqlite_bucket(ht_store_t *s, int64_t want, int64_t *stored)
                 " (SELECT 1 FROM hotel_rate_hourly) THEN 3600 ELSE ?1 END)",
                 -1, &st, NULL) != SQLITE_OK)
         {
-            ht_sqlite_fail(q, "hotel_trends_meta");
             goto failed;
         }
 
         sqlite3_bind_int64(st, 1, want);
 
         if (sqlite3_step(st) != SQLITE_DONE) {
-            ht_sqlite_fail(q, "hotel_trends_meta");
             goto failed;
         }
 
@@ -567,7 +590,6 @@ ht_sqlite_bucket(ht_store_t *s, int64_t want, int64_t *stored)
             -1, &st, NULL) != SQLITE_OK
         || sqlite3_step(st) != SQLITE_ROW)
     {
-        ht_sqlite_fail(q, "hotel_trends_meta");
         goto failed;
     }
 
@@ -576,40 +598,62 @@ ht_sqlite_bucket(ht_store_t *s, int64_t want, int64_t *stored)
     sqlite3_finalize(st);
     st = NULL;
 
-    if (want > 0 && ht_sqlite_exec(q, "COMMIT") != 0) {
-        goto failed;
+    if (want > 0 && ht_sqlite_commit(s, err, errlen) != HT_STORE_OK) {
+        ht_sqlite_rollback(s);
+        return HT_STORE_ERROR;
     }
 
     return HT_STORE_OK;
 
 failed:
 
+    ht_sqlite_fail(q, "hotel_trends_meta", err, errlen);
     sqlite3_finalize(st);
-
-    if (!sqlite3_get_autocommit(q->db)) {
-        ht_sqlite_exec(q, "ROLLBACK");
-    }
+    ht_sqlite_rollback(s);
 
     return HT_STORE_ERROR;
 }
 
 
 static int
-ht_sqlite_exec(ht_sqlite_t *q, const char *sql)
+ht_sqlite_exec(ht_sqlite_t *q, const char *sql, char *err, size_t errlen)
 {
     if (sqlite3_exec(q->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
-        return ht_sqlite_fail(q, sql);
+        return ht_sqlite_fail(q, sql, err, errlen);
     }
 
-    return 0;
+    return HT_STORE_OK;
 }
 
 
-static int
-ht_sqlite_fail(ht_sqlite_t *q, const char *what)
+/*
+ * After a failure: the statements are reset and the transaction, if one
+ * is open, rolled back.  A failed ROLLBACK is not reported: the failure
+ * that led here is the one the caller is told, and SQLite rolls back on
+ * its own when the connection closes.
+ */
+static void
+ht_sqlite_rollback(ht_store_t *s)
 {
-    snprintf(q->store.err, sizeof(q->store.err), "%.60s: %s", what,
-             sqlite3_errmsg(q->db));
+    ht_sqlite_t  *q = (ht_sqlite_t *) s;
 
-    return -1;
+    sqlite3_reset(q->cas);
+    sqlite3_reset(q->upsert);
+    sqlite3_reset(q->reject);
+    sqlite3_reset(q->claim);
+    sqlite3_reset(q->read);
+
+    if (!sqlite3_get_autocommit(q->db)) {
+        (void) sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+}
+
+
+/* what failed and SQLite's own words for it; returns HT_STORE_ERROR */
+static int
+ht_sqlite_fail(ht_sqlite_t *q, const char *what, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "%.60s: %s", what, sqlite3_errmsg(q->db));
+
+    return HT_STORE_ERROR;
 }

@@ -22,11 +22,12 @@ static char *
 render(ht_store_t *s, ht_report_opts_t *o)
 {
     static char  out[8192];
+    char         err[512];
     size_t       n;
     FILE        *f;
 
     f = tmpfile();
-    ht_report_run(s, o, f);
+    ht_report_run(s, o, f, err, sizeof(err));
     rewind(f);
     n = fread(out, 1, sizeof(out) - 1, f);
     out[n] = '\0';
@@ -57,7 +58,6 @@ main(void)
     char              dir[] = "/tmp/test_ht_report_XXXXXX", path[128];
     char              err[256], cmd[256], *out;
     char             *hotels[1];
-    int32_t           lost;
     ht_batch_t        b;
     ht_store_t       *s;
     ht_offset_t       off;
@@ -71,7 +71,7 @@ main(void)
     ok(s != NULL, "open");
 
     off.partition = 0;
-    s->ops->claim(s, "t", "me", &off, 1);
+    s->ops->claim(s, "t", "me", &off, 1, err, sizeof(err));
 
     ht_batch_init(&b);
 
@@ -93,7 +93,8 @@ main(void)
     cas.lease_epoch = off.lease_epoch;
     cas.expected = -1;
     cas.next_offset = 10;
-    is_int(s->ops->apply(s, "t", &b, &cas, 1, &lost), HT_STORE_OK, "apply");
+    is_int(ht_store_apply(s, "t", &b, &cas, 1, err, sizeof(err)), HT_STORE_OK,
+           "apply");
 
     memset(&o, 0, sizeof(o));
     o.since = INT64_MIN;

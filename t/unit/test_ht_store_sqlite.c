@@ -29,7 +29,7 @@ typedef struct {
 
 
 static int
-scan_cb(const ht_row_t *row, void *ctx)
+scan_cb(const ht_row_t *row, void *ctx, char *err, size_t errlen)
 {
     scan_t  *s = ctx;
 
@@ -77,6 +77,7 @@ static scan_t
 scan(ht_store_t *s, const char *hotel)
 {
     char         *hotels[1];
+    char          err[512];
     scan_t        r;
     ht_filter_t   f;
 
@@ -89,7 +90,7 @@ scan(ht_store_t *s, const char *hotel)
     f.since = INT64_MIN;
     f.until = INT64_MAX;
 
-    s->ops->scan(s, &f, scan_cb, &r);
+    s->ops->scan(s, &f, scan_cb, &r, err, sizeof(err));
 
     return r;
 }
@@ -102,7 +103,6 @@ main(void)
     char             dir[] = "/tmp/test_ht_store_XXXXXX", path[128];
     char             spec[160], err[512], rej[512], wal[160], shm[160];
     char             path2[128];
-    int32_t          lost;
     int64_t          bucket;
     scan_t           sc;
     ht_batch_t       b;
@@ -124,11 +124,12 @@ main(void)
     /* claim: new rows, next_offset -1, epoch 1; again: epoch 2 */
     offs[0].partition = 0;
     offs[1].partition = 3;
-    is_int(s->ops->claim(s, "topic", "me:1", offs, 2), HT_STORE_OK, "claim");
+    is_int(s->ops->claim(s, "topic", "me:1", offs, 2, err, sizeof(err)),
+           HT_STORE_OK, "claim");
     is_int(offs[0].next_offset, -1, "new partition has no offset");
     is_int(offs[0].lease_epoch, 1, "first lease is 1");
-    is_int(s->ops->claim(s, "topic", "me:1", offs, 2), HT_STORE_OK,
-           "claim again");
+    is_int(s->ops->claim(s, "topic", "me:1", offs, 2, err, sizeof(err)),
+           HT_STORE_OK, "claim again");
     is_int(offs[1].lease_epoch, 2, "lease bumped");
 
     ht_batch_init(&b);
@@ -148,8 +149,8 @@ main(void)
     cas[1].expected = -1;
     cas[1].next_offset = 4;
 
-    is_int(s->ops->apply(s, "topic", &b, cas, 2, &lost), HT_STORE_OK,
-           "apply first batch");
+    is_int(ht_store_apply(s, "topic", &b, cas, 2, err, sizeof(err)),
+           HT_STORE_OK, "apply first batch");
 
     sc = scan(s, "h1");
     is_int(sc.rows, 1, "one h1 row");
@@ -158,16 +159,15 @@ main(void)
     is_int(sc.min, 100000000, "h1 min");
     is_int(sc.max, 200000000, "h1 max");
 
-    s->ops->read(s, "topic", offs, 2);
+    s->ops->read(s, "topic", offs, 2, err, sizeof(err));
     is_int(offs[0].next_offset, 10, "partition 0 at 10");
     is_int(offs[1].next_offset, 4, "partition 3 at 4");
 
     /* the same batch again with the same expectations: refused, and not
      * a single row changes */
-    lost = -1;
-    is_int(s->ops->apply(s, "topic", &b, cas, 2, &lost), HT_STORE_LOST,
-           "replay with stale expected offset refused");
-    is_int(lost, 0, "partition 0 reported lost");
+    is_int(ht_store_apply(s, "topic", &b, cas, 2, err, sizeof(err)),
+           HT_STORE_LOST, "replay with stale expected offset refused");
+    ok(strncmp(err, "partition 0:", 12) == 0, "partition 0 reported lost");
     sc = scan(s, "h1");
     is_int(sc.count, 2, "h1 unchanged after refusal");
 
@@ -175,8 +175,9 @@ main(void)
     offs[0].partition = 3;
     s2 = ht_store_open(path, err, sizeof(err));
     ok(s2 != NULL, "second connection");
-    is_int(s2->ops->claim(s2, "topic", "other:2", offs, 1), HT_STORE_OK,
-           "other member claims partition 3");
+    is_int(s2->ops->claim(s2, "topic", "other:2", offs, 1, err,
+                          sizeof(err)),
+           HT_STORE_OK, "other member claims partition 3");
     is_int(offs[0].lease_epoch, 3, "its lease is 3");
     is_int(offs[0].next_offset, 4, "it starts where we stopped");
 
@@ -184,25 +185,24 @@ main(void)
     cas[0].next_offset = 20;
     cas[1].expected = 4;
     cas[1].next_offset = 8;
-    lost = -1;
-    is_int(s->ops->apply(s, "topic", &b, cas, 2, &lost), HT_STORE_LOST,
-           "stale lease refused");
-    is_int(lost, 3, "partition 3 reported lost");
+    is_int(ht_store_apply(s, "topic", &b, cas, 2, err, sizeof(err)),
+           HT_STORE_LOST, "stale lease refused");
+    ok(strncmp(err, "partition 3:", 12) == 0, "partition 3 reported lost");
     sc = scan(s, NULL);
     is_int(sc.count, 3, "nothing written by the zombie");
     offs[0].partition = 0;
-    s->ops->read(s, "topic", offs, 1);
+    s->ops->read(s, "topic", offs, 1, err, sizeof(err));
     is_int(offs[0].next_offset, 10, "partition 0 rolled back too");
 
     /* with only partition 0 (still ours) it goes through */
-    is_int(s->ops->apply(s, "topic", &b, cas, 1, &lost), HT_STORE_OK,
-           "apply for the partition still owned");
+    is_int(ht_store_apply(s, "topic", &b, cas, 1, err, sizeof(err)),
+           HT_STORE_OK, "apply for the partition still owned");
     sc = scan(s, "h1");
     is_int(sc.count, 4, "h1 count 4");
     is_int(sc.sum, 600000000, "h1 sum exact");
 
     rej[0] = '\0';
-    s->ops->rejected(s, rej_cb, rej);
+    s->ops->rejected(s, rej_cb, rej, err, sizeof(err));
     is_str(rej, "bad_currency=4;undecodable=2;", "rejected counts add up");
 
     /* overflow in the table: refused, counted, the row stays an integer */
@@ -210,15 +210,15 @@ main(void)
     add(&b, "big", "EUR", 0, INT64_MAX - 10);
     cas[0].expected = 20;
     cas[0].next_offset = 21;
-    is_int(s->ops->apply(s, "topic", &b, cas, 1, &lost), HT_STORE_OK,
-           "near-max sum stored");
+    is_int(ht_store_apply(s, "topic", &b, cas, 1, err, sizeof(err)),
+           HT_STORE_OK, "near-max sum stored");
     ht_batch_reset(&b);
     add(&b, "big", "EUR", 0, 11);
     add(&b, "ok", "EUR", 0, 11);
     cas[0].expected = 21;
     cas[0].next_offset = 22;
-    is_int(s->ops->apply(s, "topic", &b, cas, 1, &lost), HT_STORE_OK,
-           "overflowing batch still commits");
+    is_int(ht_store_apply(s, "topic", &b, cas, 1, err, sizeof(err)),
+           HT_STORE_OK, "overflowing batch still commits");
     sc = scan(s, "big");
     is_int(sc.count, 1, "overflowing record not added");
     is_int(sc.sum, INT64_MAX - 10, "sum unchanged");
@@ -226,7 +226,7 @@ main(void)
     is_int(sc.count, 1, "the other key was added");
 
     rej[0] = '\0';
-    s->ops->rejected(s, rej_cb, rej);
+    s->ops->rejected(s, rej_cb, rej, err, sizeof(err));
     is_str(rej, "bad_currency=4;sum_overflow=1;undecodable=2;",
            "sum_overflow counted");
 
@@ -245,7 +245,8 @@ main(void)
     }
 
     /* rows written before the bucket size was recorded are hourly */
-    is_int(s->ops->bucket(s, 0, &bucket), HT_STORE_OK, "read bucket size");
+    is_int(s->ops->bucket(s, 0, &bucket, err, sizeof(err)), HT_STORE_OK,
+           "read bucket size");
     is_int(bucket, 3600, "old rows: hourly");
     is_int(ht_store_check_bucket(s, 60, err, sizeof(err)), HT_STORE_MISMATCH,
            "minute buckets refused on an hourly database");
@@ -261,7 +262,8 @@ main(void)
     snprintf(path2, sizeof(path2), "%s/m.db", dir);
     s3 = ht_store_open(path2, err, sizeof(err));
     ok(s3 != NULL, "open a new database");
-    is_int(s3->ops->bucket(s3, 0, &bucket), HT_STORE_OK, "read, new");
+    is_int(s3->ops->bucket(s3, 0, &bucket, err, sizeof(err)), HT_STORE_OK,
+           "read, new");
     is_int(bucket, 0, "no size before a consumer");
     is_int(ht_store_check_bucket(s3, 60, err, sizeof(err)), HT_STORE_OK,
            "first consumer records minute buckets");
@@ -274,7 +276,8 @@ main(void)
            HT_STORE_MISMATCH, "another size: refused");
     ok(strstr(err, "consume with --bucket 60") != NULL,
        "the refusal names the size to use");
-    is_int(s3->ops->bucket(s3, 0, &bucket), HT_STORE_OK, "read again");
+    is_int(s3->ops->bucket(s3, 0, &bucket, err, sizeof(err)), HT_STORE_OK,
+           "read again");
     is_int(bucket, 60, "the refused size was not written");
 
     {
