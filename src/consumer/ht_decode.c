@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "hotel_search_result.pb-c.h"
-#include "hk_utf8.h"
+#include "hk_record.h"
 #include "ht_decode.h"
 
 
@@ -170,23 +170,20 @@ ht_decode_check(const Hotelsearch__V1__HotelSearchResult *m,
         return HT_REJECT_MISSING_HOTEL_ID;
     }
 
-    if (len > HT_HOTEL_ID_MAX
-        || !hk_utf8_valid((const unsigned char *) m->hotel_id, len))
-    {
+    /* the record's own rules (hk_record.h), as the module applies them */
+
+    if (!hk_record_id_valid(m->hotel_id, len)) {
         return HT_REJECT_BAD_HOTEL_ID;
     }
 
-    if (m->rate_micros <= 0) {
+    if (!hk_record_rate_valid(m->rate_micros)) {
         return HT_REJECT_BAD_RATE;
     }
 
     c = m->currency;
 
     if (c == NULL || (nul_fields & (1u << HT_FIELD_CURRENCY))
-        || strlen(c) != 3
-        || c[0] < 'A' || c[0] > 'Z'
-        || c[1] < 'A' || c[1] > 'Z'
-        || c[2] < 'A' || c[2] > 'Z')
+        || hk_record_currency(c, strlen(c), rec->currency) != 0)
     {
         return HT_REJECT_BAD_CURRENCY;
     }
@@ -198,7 +195,6 @@ ht_decode_check(const Hotelsearch__V1__HotelSearchResult *m,
     }
 
     memcpy(rec->hotel_id, m->hotel_id, len + 1);
-    memcpy(rec->currency, c, 4);
     rec->rate_micros = m->rate_micros;
 
     /* search_time_ms >= HT_MIN_TIME_MS: positive, so % rounds down */

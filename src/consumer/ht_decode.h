@@ -17,9 +17,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hk_record.h"
 
-/* the longest hotel id kept; longer ones are rejected as bad_hotel_id */
-#define HT_HOTEL_ID_MAX  255
+
+/* the longest hotel id kept: the record's rule; longer is bad_hotel_id */
+#define HT_HOTEL_ID_MAX  HK_RECORD_MAX_ID
 
 /* one hour: the default aggregation bucket, in seconds (--bucket) */
 #define HT_BUCKET_SECONDS  3600

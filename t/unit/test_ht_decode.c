@@ -85,8 +85,24 @@ main(void)
     is_int(check("h", 0, "EUR", NOW_MS, &r), HT_REJECT_BAD_RATE, "zero rate");
     is_int(check("h", -5, "EUR", NOW_MS, &r), HT_REJECT_BAD_RATE,
            "negative rate");
-    is_int(check("h", 1, "eur", NOW_MS, &r), HT_REJECT_BAD_CURRENCY,
-           "lower-case currency");
+    is_int(check("h", 1, "eur", NOW_MS, &r), HT_REJECT_NONE,
+           "lower-case currency: the record's rule accepts it");
+    is_str(r.currency, "EUR", "  and it is counted upper case");
+    is_int(check("h", 1, "E1R", NOW_MS, &r), HT_REJECT_BAD_CURRENCY,
+           "a digit in the currency");
+    {
+        char  id[HK_RECORD_MAX_ID + 2];
+
+        memset(id, 'i', sizeof(id) - 1);
+        id[sizeof(id) - 1] = '\0';
+        is_int(check(id, 1, "EUR", NOW_MS, &r), HT_REJECT_BAD_HOTEL_ID,
+               "a hotel id one byte over the record's bound");
+        id[sizeof(id) - 2] = '\0';
+        is_int(check(id, 1, "EUR", NOW_MS, &r), HT_REJECT_NONE,
+               "  and one at it");
+    }
+    is_int(check("h\x01", 1, "EUR", NOW_MS, &r), HT_REJECT_BAD_HOTEL_ID,
+           "a control character in the hotel id");
     is_int(check("h", 1, "EU", NOW_MS, &r), HT_REJECT_BAD_CURRENCY,
            "short currency");
     is_int(check("h", 1, "EURO", NOW_MS, &r), HT_REJECT_BAD_CURRENCY,
