@@ -212,7 +212,7 @@ ngx_http_hotel_kafka_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_http_hotel_kafka_main_conf_t *hmcf = conf;
 
     ngx_conf_init_msec_value(hmcf->flush_timeout, 5000);
-    ngx_conf_init_value(hmcf->schema_headers, 1);
+    ngx_conf_init_value(hmcf->schema_headers, 0);
 
     return NGX_CONF_OK;
 }

@@ -14,9 +14,10 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: one record per hotel of a page, every field
+=== TEST 1: one record per hotel of a page, every field, with the schema headers
 --- http_config
     hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
+    hotel_kafka_schema_headers on;
 --- config
     location = /search {
         hotel_kafka_search_results on;
@@ -41,10 +42,9 @@ hotel_id=lis-3 key=lis-3 rate_micros=129990000 currency=EUR position=2 header.sc
 
 
 
-=== TEST 2: hotel_kafka_schema_headers off: the same values, no headers
+=== TEST 2: by default (hotel_kafka_schema_headers off): the same values, no headers
 --- http_config
     hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
-    hotel_kafka_schema_headers off;
 --- config
     location = /search {
         hotel_kafka_search_results on;

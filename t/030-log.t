@@ -77,6 +77,7 @@ __DATA__
 === TEST 1: a record from request arguments, every field
 --- http_config
     hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
+    hotel_kafka_schema_headers on;
 --- config
     location = /hotel {
         hotel_kafka_topic $TEST_NGINX_RUN_ID-log-args;

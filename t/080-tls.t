@@ -121,9 +121,7 @@ sub expected_records {
         my $pos = 0;
         for my $h (page_hotels($p)) {
             push @lines, sprintf 'hotel_id=%s key=%s rate_micros=%d '
-                . 'currency=%s position=%d '
-                . 'header.schema=hotelsearch.v1.HotelSearchResult '
-                . 'header.schema-version=1', $h->[0], $h->[0], $h->[1],
+                . 'currency=%s position=%d', $h->[0], $h->[0], $h->[1],
                 $h->[2], $pos++;
         }
     }

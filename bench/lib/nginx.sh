@@ -12,7 +12,7 @@
 # launcher per purpose" in bench/README.md.
 #
 # Knobs that change the module's configuration:
-#   BENCH_SCHEMA_HEADERS   hotel_kafka_schema_headers (on)
+#   BENCH_SCHEMA_HEADERS   hotel_kafka_schema_headers (off, the default)
 #   BENCH_MODULE_CONF      "name=value ...": hotel_kafka_conf lines
 #   BENCH_NGINX_EXTRA      lines added to the /m/ location, where every
 #                          result-page location of the module lives
