@@ -214,7 +214,7 @@ produce(rd_kafka_t *rk, rd_kafka_topic_t *rkt, floor_record_t *r)
     rd_kafka_resp_err_t   err;
 
     /* as the module produces: a header list per record, or none */
-    hdrs = schema_headers ? hk_kafka_schema_headers() : NULL;
+    hdrs = schema_headers ? hk_kafka_schema_headers(HK_RECORD_SCHEMA) : NULL;
 
     err = rd_kafka_producev(rk,
                             RD_KAFKA_V_RKT(rkt),

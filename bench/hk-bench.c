@@ -162,7 +162,7 @@ enqueue(rd_kafka_t *rk, rd_kafka_topic_t *rkt, const hk_record_t *rec,
 
     /* as ngx_http_hotel_kafka_produce() does; -S: schema headers off */
 
-    hdrs = schema_headers ? hk_kafka_schema_headers() : NULL;
+    hdrs = schema_headers ? hk_kafka_schema_headers(HK_RECORD_SCHEMA) : NULL;
 
     err = rd_kafka_producev(rk,
                             RD_KAFKA_V_RKT(rkt),

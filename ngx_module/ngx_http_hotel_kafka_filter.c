@@ -34,6 +34,10 @@ static ngx_http_hotel_kafka_page_e ngx_http_hotel_kafka_page_reason(
 static void ngx_http_hotel_kafka_page_failed(ngx_http_hotel_kafka_ctx_t *ctx,
     ngx_http_hotel_kafka_page_e e, const char *why);
 static void ngx_http_hotel_kafka_result(void *data, const hk_result_t *res);
+static void ngx_http_hotel_kafka_page_add(ngx_http_hotel_kafka_ctx_t *ctx,
+    const hk_result_t *res);
+static void *ngx_http_hotel_kafka_palloc(void *pool, size_t size);
+static void ngx_http_hotel_kafka_page_end(ngx_http_hotel_kafka_ctx_t *ctx);
 static void ngx_http_hotel_kafka_skip(void *data, hk_skip_reason_t reason,
     uint32_t position);
 static void ngx_http_hotel_kafka_cleanup(void *data);
@@ -211,6 +215,7 @@ ngx_http_hotel_kafka_start(ngx_http_request_t *r,
     }
 
     ctx->request = r;
+    ctx->pool = r->pool;
     ctx->conf = hlcf;
 
     cln->handler = ngx_http_hotel_kafka_cleanup;
@@ -353,20 +358,20 @@ ngx_http_hotel_kafka_keep(ngx_http_hotel_kafka_ctx_t *ctx, u_char *data,
         size = ngx_max(size, ctx->len + len);
         size = ngx_min(size, ctx->conf->page_buffer);
 
-        page = ngx_palloc(ctx->request->pool, size + HK_EXTRACT_PADDING);
+        page = ngx_palloc(ctx->pool, size + HK_EXTRACT_PADDING);
         if (page == NULL) {
             return NGX_DECLINED;
         }
 
         if (ctx->len) {
-            ngx_memcpy(page, ctx->page, ctx->len);
+            ngx_memcpy(page, ctx->body, ctx->len);
         }
 
-        ctx->page = page;
+        ctx->body = page;
         ctx->size = size;
     }
 
-    ngx_memcpy(ctx->page + ctx->len, data, len);
+    ngx_memcpy(ctx->body + ctx->len, data, len);
     ctx->len += len;
 
     return NGX_OK;
@@ -393,7 +398,7 @@ ngx_http_hotel_kafka_stream(ngx_http_hotel_kafka_ctx_t *ctx)
         return NGX_OK;
     }
 
-    rc = hk_extract_feed(ctx->extract, ctx->page, ctx->len);
+    rc = hk_extract_feed(ctx->extract, ctx->body, ctx->len);
 
     ctx->len = 0;
 
@@ -426,7 +431,7 @@ ngx_http_hotel_kafka_finish(ngx_http_hotel_kafka_ctx_t *ctx)
     } else {
         rc = hk_extract_document(ctx->conf->rules,
                                  &ngx_http_hotel_kafka_handlers, ctx,
-                                 ctx->page, ctx->len,
+                                 ctx->body, ctx->len,
                                  (char *) error, sizeof(error));
 
         if (rc != HK_EXTRACT_OK) {
@@ -439,6 +444,7 @@ ngx_http_hotel_kafka_finish(ngx_http_hotel_kafka_ctx_t *ctx)
 
     ctx->done = 1;
 
+    ngx_http_hotel_kafka_page_end(ctx);
     ngx_http_hotel_kafka_count(pages, 1);
 }
 
@@ -486,6 +492,8 @@ static void
 ngx_http_hotel_kafka_page_failed(ngx_http_hotel_kafka_ctx_t *ctx,
     ngx_http_hotel_kafka_page_e e, const char *why)
 {
+    ngx_http_hotel_kafka_page_end(ctx);
+
     ngx_http_hotel_kafka_count(pages_failed[e], 1);
 
     ngx_log_error(NGX_LOG_INFO, ctx->request->connection->log, 0,
@@ -517,12 +525,65 @@ ngx_http_hotel_kafka_result(void *data, const hk_result_t *res)
     rec.search_id_len = ctx->search_id.len;
     rec.position = res->position;
 
+    if (ctx->conf->record == NGX_HTTP_HOTEL_KAFKA_RECORD_PAGE) {
+        ngx_http_hotel_kafka_page_add(ctx, res);
+        return;
+    }
+
     if (ngx_http_hotel_kafka_produce(&ctx->conf->topic, &rec,
                                      ctx->request->connection->log)
         == NGX_OK)
     {
         ctx->produced++;
     }
+}
+
+
+/* "hotel_kafka_record page": the result waits for the page's end */
+
+static void
+ngx_http_hotel_kafka_page_add(ngx_http_hotel_kafka_ctx_t *ctx,
+    const hk_result_t *res)
+{
+    if (ctx->page == NULL) {
+        ctx->page = hk_page_create((char *) ctx->search_id.data,
+                                   ctx->search_id.len, ctx->search_time_ms,
+                                   ngx_http_hotel_kafka_palloc, ctx->pool);
+    }
+
+    if (ctx->page == NULL
+        || hk_page_add(ctx->page, res->hotel_id, res->hotel_id_len,
+                       res->rate_micros, res->currency, res->position)
+           != 0)
+    {
+        ngx_http_hotel_kafka_drop_result(ctx->request->connection->log);
+    }
+}
+
+
+static void *
+ngx_http_hotel_kafka_palloc(void *pool, size_t size)
+{
+    return ngx_palloc(pool, size);
+}
+
+
+/*
+ * The page ended, read whole or not: its results, if any, are produced
+ * as page records (several if the page is larger than a record may be).
+ */
+
+static void
+ngx_http_hotel_kafka_page_end(ngx_http_hotel_kafka_ctx_t *ctx)
+{
+    if (ctx->page == NULL) {
+        return;
+    }
+
+    ctx->produced += ngx_http_hotel_kafka_produce_page(&ctx->conf->topic,
+                                             ctx->page,
+                                             ctx->request->connection->log);
+    ctx->page = NULL;
 }
 
 

@@ -38,6 +38,13 @@ static ngx_conf_post_handler_pt  ngx_http_hotel_kafka_currency_post =
     ngx_http_hotel_kafka_check_currency;
 
 
+static ngx_conf_enum_t  ngx_http_hotel_kafka_records[] = {
+    { ngx_string("result"), NGX_HTTP_HOTEL_KAFKA_RECORD_RESULT },
+    { ngx_string("page"), NGX_HTTP_HOTEL_KAFKA_RECORD_PAGE },
+    { ngx_null_string, 0 }
+};
+
+
 static ngx_command_t  ngx_http_hotel_kafka_commands[] = {
 
     { ngx_string("hotel_kafka_brokers"),
@@ -81,6 +88,13 @@ static ngx_command_t  ngx_http_hotel_kafka_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_hotel_kafka_loc_conf_t, page_buffer),
       NULL },
+
+    { ngx_string("hotel_kafka_record"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hotel_kafka_loc_conf_t, record),
+      &ngx_http_hotel_kafka_records },
 
     { ngx_string("hotel_kafka_topic"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -243,6 +257,7 @@ ngx_http_hotel_kafka_create_loc_conf(ngx_conf_t *cf)
     hlcf->search_results = NGX_CONF_UNSET;
     hlcf->search_results_if = NGX_CONF_UNSET_PTR;
     hlcf->page_buffer = NGX_CONF_UNSET_SIZE;
+    hlcf->record = NGX_CONF_UNSET_UINT;
     hlcf->status_format = NGX_CONF_UNSET_UINT;
     hlcf->page_codes = NGX_CONF_UNSET_PTR;
     hlcf->logs = NGX_CONF_UNSET_PTR;
@@ -265,6 +280,8 @@ ngx_http_hotel_kafka_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_conf_merge_value(conf->search_results, prev->search_results, 0);
     ngx_conf_merge_size_value(conf->page_buffer, prev->page_buffer,
                               HK_EXTRACT_DEFAULT_MAX_TOKEN);
+    ngx_conf_merge_uint_value(conf->record, prev->record,
+                              NGX_HTTP_HOTEL_KAFKA_RECORD_RESULT);
     ngx_conf_merge_ptr_value(conf->search_results_if,
                              prev->search_results_if, NULL);
     ngx_conf_merge_uint_value(conf->status_format, prev->status_format,

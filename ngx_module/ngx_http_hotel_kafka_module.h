@@ -17,6 +17,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "hk_extract.h"
+#include "hk_page.h"
 #include "hk_record.h"
 
 
@@ -115,6 +116,11 @@ typedef struct {
 } ngx_http_hotel_kafka_main_conf_t;
 
 
+/* hotel_kafka_record: a record per result, or per page */
+#define NGX_HTTP_HOTEL_KAFKA_RECORD_RESULT      0
+#define NGX_HTTP_HOTEL_KAFKA_RECORD_PAGE        1
+
+
 #define NGX_HTTP_HOTEL_KAFKA_STATUS_OFF         0
 #define NGX_HTTP_HOTEL_KAFKA_STATUS_JSON        1
 #define NGX_HTTP_HOTEL_KAFKA_STATUS_PROMETHEUS  2
@@ -134,6 +140,7 @@ typedef struct {
     ngx_str_t                     currency_field;
     ngx_str_t                     default_currency;
     size_t                        page_buffer;    /* read whole up to it */
+    ngx_uint_t                    record;         /* RESULT or PAGE */
     hk_extract_conf_t             extract;
     hk_extract_rules_t           *rules;          /* with search_results */
 } ngx_http_hotel_kafka_loc_conf_t;
@@ -142,12 +149,17 @@ typedef struct {
 /* one per response being parsed */
 typedef struct {
     ngx_http_request_t           *request;
+    ngx_pool_t                   *pool;           /* r->pool, which the */
+                                                  /* request forgets */
+                                                  /* before its cleanups */
     ngx_http_hotel_kafka_loc_conf_t
                                  *conf;
-    u_char                       *page;           /* the page so far, */
+    u_char                       *body;           /* the page so far, */
     size_t                        len;            /* followed by */
     size_t                        size;           /* HK_EXTRACT_PADDING */
     hk_extract_t                 *extract;        /* when it outgrew it */
+    hk_page_t                    *page;           /* its results, */
+                                                  /* with RECORD_PAGE */
     ngx_str_t                     search_id;
     int64_t                       search_time_ms;
     ngx_uint_t                    produced;
@@ -170,6 +182,9 @@ ngx_int_t ngx_http_hotel_kafka_producer_start(ngx_cycle_t *cycle,
 void ngx_http_hotel_kafka_producer_stop(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_hotel_kafka_produce(ngx_str_t *topic, hk_record_t *rec,
     ngx_log_t *log);
+ngx_uint_t ngx_http_hotel_kafka_produce_page(ngx_str_t *topic,
+    hk_page_t *page, ngx_log_t *log);
+void ngx_http_hotel_kafka_drop_result(ngx_log_t *log);
 rd_kafka_conf_t *ngx_http_hotel_kafka_conf_build(ngx_array_t *props,
     ngx_log_t *log);
 

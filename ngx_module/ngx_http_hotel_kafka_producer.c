@@ -67,6 +67,9 @@ typedef struct {
     ngx_uint_t                    topics_size;
     ngx_msec_t                    flush_timeout;
     ngx_flag_t                    schema_headers;
+    size_t                        max_record;  /* a page record's bytes */
+    u_char                       *scratch;     /* a page record, encoded */
+    size_t                        scratch_size;
     ngx_uint_t                    backlog;     /* deepest queue since empty */
     ngx_uint_t                    exiting;
     ngx_http_hotel_kafka_limits_t delivery_limits;
@@ -107,6 +110,14 @@ static rd_kafka_topic_t *ngx_http_hotel_kafka_topic(
     ngx_http_hotel_kafka_producer_t *p, ngx_str_t *name);
 static ngx_http_hotel_kafka_limit_t *ngx_http_hotel_kafka_limit(
     ngx_http_hotel_kafka_limits_t *limits, int err);
+static rd_kafka_resp_err_t ngx_http_hotel_kafka_producev(
+    ngx_http_hotel_kafka_producer_t *p, rd_kafka_topic_t *rkt,
+    const char *key, size_t key_len, const u_char *value, size_t len,
+    const char *schema);
+static void ngx_http_hotel_kafka_drop_err(ngx_http_hotel_kafka_producer_t *p,
+    rd_kafka_resp_err_t err, ngx_log_t *log);
+static void ngx_http_hotel_kafka_max_record(
+    ngx_http_hotel_kafka_producer_t *p);
 static void ngx_http_hotel_kafka_drop(ngx_http_hotel_kafka_producer_t *p,
     ngx_http_hotel_kafka_drop_e reason, const char *why, ngx_log_t *log);
 
@@ -145,6 +156,8 @@ ngx_http_hotel_kafka_producer_start(ngx_cycle_t *cycle,
         p->conf = NULL;
         return NGX_ERROR;
     }
+
+    ngx_http_hotel_kafka_max_record(p);
 
     rd_kafka_conf_set_dr_msg_cb(p->conf, ngx_http_hotel_kafka_dr_cb);
     rd_kafka_conf_set_error_cb(p->conf, ngx_http_hotel_kafka_error_cb);
@@ -382,6 +395,12 @@ ngx_http_hotel_kafka_producer_stop(ngx_cycle_t *cycle)
         p->topics = NULL;
         p->topics_size = 0;
     }
+
+    if (p->scratch) {
+        ngx_free(p->scratch);
+        p->scratch = NULL;
+        p->scratch_size = 0;
+    }
 }
 
 
@@ -472,7 +491,6 @@ ngx_http_hotel_kafka_produce(ngx_str_t *topic, hk_record_t *rec,
     size_t                            len;
     rd_kafka_topic_t                 *rkt;
     rd_kafka_resp_err_t               err;
-    rd_kafka_headers_t               *hdrs;
     ngx_http_hotel_kafka_producer_t  *p;
 
     p = &ngx_http_hotel_kafka_producer;
@@ -498,25 +516,136 @@ ngx_http_hotel_kafka_produce(ngx_str_t *topic, hk_record_t *rec,
     }
 
     /*
-     * F_COPY: the value lives on this stack and the id in the response
-     * buffer, both gone long before delivery.  Never F_BLOCK: a full
-     * queue drops the record rather than stalling every request of the
-     * worker.  The opaque is NULL: no request memory outlives the request.
-     *
      * The two schema headers are more than half of what producev costs
      * (callgrind: about 1,060 instructions a record without headers,
      * 2,300 with them: a header list and each header are allocations,
-     * freed again at delivery), hence hotel_kafka_schema_headers off.
-     * A NULL list is no headers; a list is librdkafka's once accepted.
+     * freed again at delivery), hence hotel_kafka_schema_headers off by
+     * default.
      */
 
-    hdrs = p->schema_headers ? hk_kafka_schema_headers() : NULL;
+    err = ngx_http_hotel_kafka_producev(p, rkt, rec->hotel_id,
+                                        rec->hotel_id_len, value, len,
+                                        p->schema_headers ? HK_RECORD_SCHEMA
+                                                          : NULL);
+
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        ngx_http_hotel_kafka_count(produced, 1);
+        return NGX_OK;
+    }
+
+    ngx_http_hotel_kafka_drop_err(p, err, log);
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * A page's results as page records: as many records as it takes to keep
+ * each within message.max.bytes.  Returns the results that went into
+ * produced records; the others are counted as dropped, by their
+ * records.
+ */
+
+ngx_uint_t
+ngx_http_hotel_kafka_produce_page(ngx_str_t *topic, hk_page_t *page,
+    ngx_log_t *log)
+{
+    size_t                            first, n, len, size;
+    ngx_uint_t                        produced;
+    rd_kafka_topic_t                 *rkt;
+    rd_kafka_resp_err_t               err;
+    ngx_http_hotel_kafka_producer_t  *p;
+
+    p = &ngx_http_hotel_kafka_producer;
+
+    if (p->rk == NULL || p->exiting) {
+        ngx_http_hotel_kafka_drop(p, NGX_HTTP_HOTEL_KAFKA_DROP_NO_PRODUCER,
+                                  "no producer", log);
+        return 0;
+    }
+
+    rkt = ngx_http_hotel_kafka_topic(p, topic);
+    if (rkt == NULL) {
+        ngx_http_hotel_kafka_drop(p, NGX_HTTP_HOTEL_KAFKA_DROP_OTHER,
+                                  "no topic handle (out of memory)", log);
+        return 0;
+    }
+
+    produced = 0;
+
+    for (first = 0; first < hk_page_results(page); first += n) {
+        n = hk_page_fit(page, first, p->max_record);
+        size = hk_page_size(page, first, n);
+
+        if (size > p->scratch_size) {
+            if (p->scratch) {
+                ngx_free(p->scratch);
+            }
+
+            p->scratch = ngx_alloc(size, log);
+            p->scratch_size = p->scratch ? size : 0;
+
+            if (p->scratch == NULL) {
+                ngx_http_hotel_kafka_drop(p, NGX_HTTP_HOTEL_KAFKA_DROP_OTHER,
+                                          "no memory for a page record",
+                                          log);
+                continue;
+            }
+        }
+
+        len = hk_page_encode(page, first, n, p->scratch);
+
+        /* no key: librdkafka's sticky partitioner fills whole batches */
+
+        err = ngx_http_hotel_kafka_producev(p, rkt, NULL, 0, p->scratch, len,
+                                            HK_PAGE_SCHEMA);
+
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            ngx_http_hotel_kafka_count(produced, 1);
+            produced += n;
+
+        } else {
+            ngx_http_hotel_kafka_drop_err(p, err, log);
+        }
+    }
+
+    return produced;
+}
+
+
+void
+ngx_http_hotel_kafka_drop_result(ngx_log_t *log)
+{
+    ngx_http_hotel_kafka_drop(&ngx_http_hotel_kafka_producer,
+                              NGX_HTTP_HOTEL_KAFKA_DROP_OTHER,
+                              "no memory for the page's results", log);
+}
+
+
+/*
+ * The one call to rd_kafka_producev(): F_COPY, as the value lives on the
+ * caller's stack or scratch and the key in the response buffer, both
+ * gone long before delivery; never F_BLOCK, as a full queue drops the
+ * record rather than stalling every request of the worker; the opaque is
+ * NULL, as no request memory outlives the request.  schema: the headers
+ * that name it, or NULL for none.
+ */
+
+static rd_kafka_resp_err_t
+ngx_http_hotel_kafka_producev(ngx_http_hotel_kafka_producer_t *p,
+    rd_kafka_topic_t *rkt, const char *key, size_t key_len,
+    const u_char *value, size_t len, const char *schema)
+{
+    rd_kafka_resp_err_t   err;
+    rd_kafka_headers_t   *hdrs;
+
+    hdrs = schema ? hk_kafka_schema_headers(schema) : NULL;
 
     err = rd_kafka_producev(p->rk,
                             RD_KAFKA_V_RKT(rkt),
                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                            RD_KAFKA_V_KEY(rec->hotel_id, rec->hotel_id_len),
-                            RD_KAFKA_V_VALUE(value, len),
+                            RD_KAFKA_V_KEY(key, key_len),
+                            RD_KAFKA_V_VALUE((void *) value, len),
                             RD_KAFKA_V_HEADERS(hdrs),
                             RD_KAFKA_V_END);
 
@@ -524,11 +653,14 @@ ngx_http_hotel_kafka_produce(ngx_str_t *topic, hk_record_t *rec,
         rd_kafka_headers_destroy(hdrs);
     }
 
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        ngx_http_hotel_kafka_count(produced, 1);
-        return NGX_OK;
-    }
+    return err;
+}
 
+
+static void
+ngx_http_hotel_kafka_drop_err(ngx_http_hotel_kafka_producer_t *p,
+    rd_kafka_resp_err_t err, ngx_log_t *log)
+{
     ngx_http_hotel_kafka_drop(p,
                               err == RD_KAFKA_RESP_ERR__QUEUE_FULL
                               ? NGX_HTTP_HOTEL_KAFKA_DROP_QUEUE_FULL
@@ -536,8 +668,32 @@ ngx_http_hotel_kafka_produce(ngx_str_t *topic, hk_record_t *rec,
                               ? NGX_HTTP_HOTEL_KAFKA_DROP_TOO_LARGE
                               : NGX_HTTP_HOTEL_KAFKA_DROP_OTHER,
                               rd_kafka_err2str(err), log);
+}
 
-    return NGX_DECLINED;
+
+/*
+ * A page record stays under the producer's message.max.bytes, less room
+ * for what librdkafka adds around the value (the headers, its own
+ * framing): 1 KiB, or half of it for the smallest sizes (1000 bytes is
+ * librdkafka's least).
+ */
+
+static void
+ngx_http_hotel_kafka_max_record(ngx_http_hotel_kafka_producer_t *p)
+{
+    char    value[32];
+    size_t  size;
+
+    size = sizeof(value);
+    p->max_record = 1000000;
+
+    if (rd_kafka_conf_get(p->conf, "message.max.bytes", value, &size)
+        == RD_KAFKA_CONF_OK)
+    {
+        p->max_record = (size_t) ngx_atoi((u_char *) value, ngx_strlen(value));
+    }
+
+    p->max_record -= ngx_min(1024, p->max_record / 2);
 }
 
 

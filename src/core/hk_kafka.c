@@ -47,14 +47,13 @@ hk_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value,
 
 
 rd_kafka_headers_t *
-hk_kafka_schema_headers(void)
+hk_kafka_schema_headers(const char *schema)
 {
     rd_kafka_headers_t  *hdrs;
 
     hdrs = rd_kafka_headers_new(2);
 
-    rd_kafka_header_add(hdrs, HK_RECORD_HEADER_SCHEMA, -1,
-                        HK_RECORD_SCHEMA, -1);
+    rd_kafka_header_add(hdrs, HK_RECORD_HEADER_SCHEMA, -1, schema, -1);
     rd_kafka_header_add(hdrs, HK_RECORD_HEADER_VERSION, -1,
                         HK_RECORD_SCHEMA_VERSION, -1);
 

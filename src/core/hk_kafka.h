@@ -29,11 +29,12 @@ int hk_kafka_conf_set(rd_kafka_conf_t *conf, const char *name,
     const char *value, char *err, size_t err_size);
 
 /*
- * A new list of the two headers that name a record's schema (see
- * hk_record.h), for RD_KAFKA_V_HEADERS(): librdkafka owns it once
- * producev accepts the record, the caller frees it otherwise.
+ * A new list of the two headers that name a record's schema, the message
+ * (HK_RECORD_SCHEMA or HK_PAGE_SCHEMA) and HK_RECORD_SCHEMA_VERSION, for
+ * RD_KAFKA_V_HEADERS(): librdkafka owns it once producev accepts the
+ * record, the caller frees it otherwise.
  */
-rd_kafka_headers_t *hk_kafka_schema_headers(void);
+rd_kafka_headers_t *hk_kafka_schema_headers(const char *schema);
 
 
 #endif /* HK_KAFKA_H */

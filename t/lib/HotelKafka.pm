@@ -48,6 +48,8 @@ our @EXPORT = qw(
     compare_records
 );
 
+use constant PAGE_SCHEMA => 'hotelsearch.v1.SearchPage';
+
 # The record's fields and their proto3 zero values.
 my @FIELDS = qw(hotel_id rate_micros currency search_time_ms search_id
                 position);
@@ -189,14 +191,26 @@ sub varint {
     return $s . chr($n);
 }
 
-# Decode many HotelSearchResult values with one protoc run. Returns one
-# hashref of fields per value, in order.
+# Decode many HotelSearchResult values (or, with $tag "\x12", SearchPage
+# values) with one protoc run. Returns one hashref of fields per value,
+# in order (a page's: search_id, search_time_ms and "results", a list of
+# its results' hashrefs).
 sub decode_values {
     my @values = @_;
+    return decode_batch("\x0a", 'results', @values);
+}
+
+sub decode_pages {
+    my @values = @_;
+    return decode_batch("\x12", 'pages', @values);
+}
+
+sub decode_batch {
+    my ($tag, $what, @values) = @_;
     return () unless @values;
     my $batch = join '', map {
         my $v = defined $_ ? $_ : '';
-        "\x0a" . varint(length $v) . $v;
+        $tag . varint(length $v) . $v;
     } @values;
 
     my $proto_dir = $ENV{HOTEL_PROTO_DIR} || "$Root/proto";
@@ -206,9 +220,9 @@ sub decode_values {
     my ($status, $out, $err) = run_cmd(\@cmd, $batch, 60);
     die "protoc --decode failed (status $status): $err\n" if $status != 0;
 
-    my $decoded = parse_text_format($out);
-    die sprintf("protoc decoded %d results from %d values:\n%s\n",
-                scalar @$decoded, scalar @values, $out)
+    my $decoded = parse_text_format($out, $what);
+    die sprintf("protoc decoded %d %s from %d values:\n%s\n",
+                scalar @$decoded, $what, scalar @values, $out)
         unless @$decoded == @values;
     return @$decoded;
 }
@@ -231,26 +245,34 @@ sub unescape_c {
 # zero value here. Fields this schema version does not know come out as
 # "N: value" and are kept under their number.
 sub parse_text_format {
-    my $text = shift;
-    my (@res, $cur);
+    my ($text, $what) = @_;
+    $what ||= 'results';
+    my (@res, @stack);
     for my $line (split /\n/, $text) {
         next unless $line =~ /\S/;
-        if ($line =~ /^results \{\s*$/) {
-            die "protoc output: nested results\n" if $cur;
-            $cur = { %ZERO };
-        } elsif ($line =~ /^\}\s*$/) {
-            die "protoc output: unbalanced }\n" unless $cur;
-            push @res, $cur;
-            undef $cur;
-        } elsif ($cur && $line =~ /^\s+(\w+): (.*?)\s*$/) {
+        if ($line =~ /^\s*(\w+) \{\s*$/) {
+            my $block = { %ZERO };
+            if (@stack) {
+                die "protoc output: nested $1\n" unless $1 eq 'results';
+                push @{ $stack[-1]{results} }, $block;
+            } else {
+                die "protoc output: a $1 block\n" unless $1 eq $what;
+                $block->{results} = [] if $what eq 'pages';
+                push @res, $block;
+            }
+            push @stack, $block;
+        } elsif ($line =~ /^\s*\}\s*$/) {
+            die "protoc output: unbalanced }\n" unless @stack;
+            pop @stack;
+        } elsif (@stack && $line =~ /^\s+(\w+): (.*?)\s*$/) {
             my ($k, $v) = ($1, $2);
             $v = $v =~ /^"(.*)"$/s ? unescape_c($1) : $v;
-            $cur->{$k} = $v;
+            $stack[-1]{$k} = $v;
         } else {
             die "protoc output: cannot parse line \"$line\"\n";
         }
     }
-    die "protoc output: unterminated results block\n" if $cur;
+    die "protoc output: unterminated block\n" if @stack;
     return \@res;
 }
 
@@ -266,7 +288,7 @@ sub kafka_read {
     my $deadline = time + $timeout;
 
     my $recs = kcat_read_once($topic);
-    while (@$recs < $expect && time < $deadline) {
+    while (results_in($recs) < $expect && time < $deadline) {
         sleep 0.25;
         $recs = kcat_read_once($topic);
     }
@@ -275,14 +297,47 @@ sub kafka_read {
         $recs = kcat_read_once($topic);
     }
 
-    my @decoded = decode_values(map { $_->{value} } @$recs);
-    for my $i (0 .. $#$recs) {
-        my $r = $recs->[$i];
-        %$r = (%{ $decoded[$i] }, %$r);
+    # A page record ("schema: hotelsearch.v1.SearchPage") becomes one
+    # record per result, each with the page's search id and time and its
+    # Kafka record's key, offset and headers; "results_in_record" says how
+    # many results its Kafka record holds (1 for a result record).
+    my $is_page = sub { ($_[0]{headers}{schema} // '') eq PAGE_SCHEMA };
+    my @pages = grep { $is_page->($_) } @$recs;
+    my @singles = grep { !$is_page->($_) } @$recs;
+
+    my @decoded = decode_values(map { $_->{value} } @singles);
+    for my $i (0 .. $#singles) {
+        my $r = $singles[$i];
+        %$r = (%{ $decoded[$i] }, %$r, results_in_record => 1);
     }
-    # Stable order for diagnostics: partition, then offset.
+
+    my @out = @singles;
+    my @pdecoded = decode_pages(map { $_->{value} } @pages);
+    for my $i (0 .. $#pages) {
+        my $page = $pdecoded[$i];
+        my $n = scalar @{ $page->{results} };
+        for my $res (@{ $page->{results} }) {
+            push @out, { %$res, %{ $pages[$i] },
+                         search_id => $page->{search_id},
+                         search_time_ms => $page->{search_time_ms},
+                         results_in_record => $n };
+        }
+    }
+
+    # Stable order for diagnostics: partition, then offset, then position.
     return sort { $a->{partition} <=> $b->{partition}
-                  || $a->{offset} <=> $b->{offset} } @$recs;
+                  || $a->{offset} <=> $b->{offset}
+                  || $a->{position} <=> $b->{position} } @out;
+}
+
+# How many results the raw records hold: a page record's are counted by
+# decoding it.
+sub results_in {
+    my $recs = shift;
+    my @pages = grep { ($_->{headers}{schema} // '') eq PAGE_SCHEMA } @$recs;
+    my $n = @$recs - @pages;
+    $n += scalar @{ $_->{results} } for decode_pages(map { $_->{value} } @pages);
+    return $n;
 }
 
 # ------------------------------------------------------------- compare
