@@ -2,7 +2,10 @@
 # token, a 100 MB page, invalid UTF-8, NaN, overflowing numbers, duplicate
 # keys.  Each page reaches the client byte for byte, nothing crashes, the
 # worker's memory stays bounded (its peak RSS is far below the page size),
-# and the reason is counted.
+# and the reason is counted.  Every block runs twice: as configured (a page
+# within hotel_kafka_page_buffer is read whole, by simdjson or, for these,
+# by yajl when simdjson declines) and with every page streamed: the same
+# records and the same counts.
 
 use Test::Nginx::Socket 'no_plan';
 use HotelKafka;
@@ -97,7 +100,6 @@ add_response_body_check(\&check_kafka_block);
 run_tests();
 
 __DATA__
-
 === TEST 1: nesting, a giant token, 100 MB, invalid UTF-8, NaN
 --- http_config
     hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
@@ -151,6 +153,68 @@ hotel_id=ok-1
 --- response_body_like eval
 [qr//, qr/"skipped":\{"no_id":0,"bad_id":0,"no_rate":0,"bad_rate":3,"negative_rate":1,/]
 --- kafka_topic: numbers
+--- kafka_records
+hotel_id=dup-last rate_micros=30000000 position=4
+--- no_error_log
+[error]
+
+
+
+=== TEST 3: the same pages streamed (hotel_kafka_page_buffer 0): the same outcomes
+--- http_config
+    hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
+--- config
+    location ~ \.json$ {
+        root $TEST_NGINX_HOSTILE_DIR;
+        default_type application/json;
+        hotel_kafka_search_results on;
+        hotel_kafka_page_buffer 0;
+        hotel_kafka_topic $TEST_NGINX_RUN_ID-hostile-stream;
+    }
+    location = /status {
+        hotel_kafka_status;
+    }
+--- request eval
+["GET /deep.json", "GET /token.json", "GET /huge.json", "GET /utf8.json",
+ "GET /nan.json", "GET /status"]
+--- timeout: 60
+--- response_body_like eval
+[qr//, qr//, qr//, qr//, qr//,
+ qr/"pages":1,"pages_failed":\{"syntax":2,"depth":1,"token":1,"no_results":0,"compressed":0,"nomem":0,"partial":0,"truncated":0,"not_in_memory":0\}/]
+--- max_peak_rss_mb: 60
+--- kafka_topic: hostile-stream
+--- kafka_records
+hotel_id=ok-1
+hotel_id=ok-1
+hotel_id=ok-1 rate_micros=10000000
+hotel_id=ok-2 rate_micros=20500000
+hotel_id=ok-1
+hotel_id=ok-1
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 4: the same numbers streamed: the same outcomes
+--- http_config
+    hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
+--- config
+    location ~ \.json$ {
+        root $TEST_NGINX_HOSTILE_DIR;
+        default_type application/json;
+        hotel_kafka_search_results on;
+        hotel_kafka_page_buffer 0;
+        hotel_kafka_topic $TEST_NGINX_RUN_ID-numbers-stream;
+    }
+    location = /status {
+        hotel_kafka_status;
+    }
+--- request eval
+["GET /numbers.json", "GET /status"]
+--- response_body_like eval
+[qr//, qr/"skipped":\{"no_id":0,"bad_id":0,"no_rate":0,"bad_rate":3,"negative_rate":1,/]
+--- kafka_topic: numbers-stream
 --- kafka_records
 hotel_id=dup-last rate_micros=30000000 position=4
 --- no_error_log
