@@ -221,7 +221,7 @@ ngx_http_hotel_kafka_start(ngx_http_request_t *r,
     cln->handler = ngx_http_hotel_kafka_cleanup;
     cln->data = ctx;
 
-    vv = ngx_http_get_indexed_variable(r, hmcf->request_id_index);
+    vv = ngx_http_get_indexed_variable(r, hmcf->search_id_index);
     if (vv && !vv->not_found) {
         ctx->search_id.data = vv->data;
         ctx->search_id.len = vv->len;

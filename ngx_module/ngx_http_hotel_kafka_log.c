@@ -240,7 +240,7 @@ ngx_http_hotel_kafka_log_handler(ngx_http_request_t *r)
 
     ngx_str_null(&search_id);
 
-    vv = ngx_http_get_indexed_variable(r, hmcf->request_id_index);
+    vv = ngx_http_get_indexed_variable(r, hmcf->search_id_index);
     if (vv && !vv->not_found) {
         search_id.data = vv->data;
         search_id.len = vv->len;

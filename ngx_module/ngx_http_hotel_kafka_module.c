@@ -96,6 +96,13 @@ static ngx_command_t  ngx_http_hotel_kafka_commands[] = {
       offsetof(ngx_http_hotel_kafka_loc_conf_t, record),
       &ngx_http_hotel_kafka_records },
 
+    { ngx_string("hotel_kafka_search_id"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hotel_kafka_loc_conf_t, search_id),
+      NULL },
+
     { ngx_string("hotel_kafka_topic"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
@@ -214,7 +221,7 @@ ngx_http_hotel_kafka_create_main_conf(ngx_conf_t *cf)
 
     hmcf->flush_timeout = NGX_CONF_UNSET_MSEC;
     hmcf->schema_headers = NGX_CONF_UNSET;
-    hmcf->request_id_index = NGX_ERROR;
+    hmcf->search_id_index = NGX_ERROR;
 
     return hmcf;
 }
@@ -258,6 +265,7 @@ ngx_http_hotel_kafka_create_loc_conf(ngx_conf_t *cf)
     hlcf->search_results_if = NGX_CONF_UNSET_PTR;
     hlcf->page_buffer = NGX_CONF_UNSET_SIZE;
     hlcf->record = NGX_CONF_UNSET_UINT;
+    hlcf->search_id = NGX_CONF_UNSET_PTR;
     hlcf->status_format = NGX_CONF_UNSET_UINT;
     hlcf->page_codes = NGX_CONF_UNSET_PTR;
     hlcf->logs = NGX_CONF_UNSET_PTR;
@@ -282,6 +290,7 @@ ngx_http_hotel_kafka_merge_loc_conf(ngx_conf_t *cf, void *parent,
                               HK_EXTRACT_DEFAULT_MAX_TOKEN);
     ngx_conf_merge_uint_value(conf->record, prev->record,
                               NGX_HTTP_HOTEL_KAFKA_RECORD_RESULT);
+    ngx_conf_merge_ptr_value(conf->search_id, prev->search_id, NULL);
     ngx_conf_merge_ptr_value(conf->search_results_if,
                              prev->search_results_if, NULL);
     ngx_conf_merge_uint_value(conf->status_format, prev->status_format,
@@ -572,7 +581,7 @@ ngx_http_hotel_kafka_postconfiguration(ngx_conf_t *cf)
 {
     ngx_http_hotel_kafka_main_conf_t  *hmcf;
 
-    static ngx_str_t  request_id = ngx_string("request_id");
+    static ngx_str_t  search_id = ngx_string("hotel_kafka_search_id");
 
     hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_hotel_kafka_module);
 
@@ -608,8 +617,8 @@ ngx_http_hotel_kafka_postconfiguration(ngx_conf_t *cf)
         return NGX_OK;
     }
 
-    hmcf->request_id_index = ngx_http_get_variable_index(cf, &request_id);
-    if (hmcf->request_id_index == NGX_ERROR) {
+    hmcf->search_id_index = ngx_http_get_variable_index(cf, &search_id);
+    if (hmcf->search_id_index == NGX_ERROR) {
         return NGX_ERROR;
     }
 
@@ -713,6 +722,7 @@ ngx_http_hotel_kafka_init_process(ngx_cycle_t *cycle)
     }
 
     ngx_http_hotel_kafka_stats_attach(cycle);
+    ngx_http_hotel_kafka_search_id_init();
 
     /*
      * A producer that cannot start must not stop nginx from serving:

@@ -108,7 +108,7 @@ typedef struct {
     ngx_msec_t                    flush_timeout;
     ngx_flag_t                    schema_headers; /* on every record */
     ngx_shm_zone_t               *shm_zone;
-    ngx_int_t                     request_id_index;
+    ngx_int_t                     search_id_index;
     ngx_flag_t                    used;           /* a producer is needed */
     ngx_flag_t                    status_used;    /* a location shows them */
     ngx_flag_t                    log;            /* hotel_kafka_log is used */
@@ -133,6 +133,7 @@ typedef struct {
     ngx_uint_t                    status_format;  /* 0: no status page */
     ngx_array_t                  *page_codes;     /* of ngx_uint_t */
     ngx_array_t                  *logs;           /* hotel_kafka_log */
+    ngx_http_complex_value_t     *search_id;      /* NULL: our own */
     ngx_str_t                     topic;
     ngx_str_t                     results_path;
     ngx_str_t                     id_field;
@@ -171,6 +172,7 @@ typedef struct {
 
 ngx_int_t ngx_http_hotel_kafka_filter_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_hotel_kafka_add_variables(ngx_conf_t *cf);
+void ngx_http_hotel_kafka_search_id_init(void);
 char *ngx_http_hotel_kafka_status(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_hotel_kafka_log(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -16,7 +16,8 @@ add_response_body_check(\&check_kafka_block);
 # Two more checks of this suite, on sections of their own (which the real
 # Test::Nginx ignores, as it does kafka_topic):
 #
-#   --- kafka_search_ids         the locations answer with $request_id;
+#   --- kafka_search_ids         the locations answer with the search id
+#                                ($hotel_kafka_search_id);
 #                                every record of the block's topic has
 #                                the search_id of one of the block's
 #                                requests, every request has records, and
@@ -82,7 +83,7 @@ __DATA__
     location = /hotel {
         hotel_kafka_topic $TEST_NGINX_RUN_ID-log-args;
         hotel_kafka_log id=$arg_id rate=$arg_rate currency=$arg_cur position=$arg_pos;
-        return 200 "$request_id\n";
+        return 200 "$hotel_kafka_search_id\n";
     }
 --- request eval
 ["GET /hotel?id=lis-1&rate=129.99&cur=eur&pos=3",
@@ -192,7 +193,7 @@ hotel_id=if-no rate_micros=10000000 currency=EUR
         hotel_kafka_topic $TEST_NGINX_RUN_ID-log-topic-default;
         hotel_kafka_log id=named-$arg_n rate=1 currency=EUR topic=$TEST_NGINX_RUN_ID-log-topic-named;
         hotel_kafka_log id=default-$arg_n rate=2 currency=EUR;
-        return 200 "$request_id";
+        return 200 "$hotel_kafka_search_id";
     }
 --- request eval
 ["GET /hotel?n=1", "GET /hotel?n=2"]
@@ -255,6 +256,7 @@ hotel_id=c-jpy2 rate_micros=1000000000 currency=JPY
         hotel_kafka_log id=$arg_a rate=$arg_ra currency=EUR position=0;
         hotel_kafka_log id=$arg_b rate=$arg_rb currency=USD position=1;
         hotel_kafka_log id=$arg_c rate=$arg_rc currency=GBP position=2 if=$arg_c;
+        hotel_kafka_search_id $request_id;
         return 200 "$request_id";
     }
 --- request eval
