@@ -640,6 +640,7 @@ ngx_http_hotel_kafka_conf_check(ngx_conf_t *cf,
     char              err[512];
     size_t            size;
     rd_kafka_t       *rk;
+    const char       *caveat;
     rd_kafka_conf_t  *rconf;
 
     rconf = ngx_http_hotel_kafka_conf_build(hmcf->kafka_conf, cf->log);
@@ -660,6 +661,13 @@ ngx_http_hotel_kafka_conf_check(ngx_conf_t *cf,
                            "is required where \"hotel_kafka_search_results\" "
                            "or \"hotel_kafka_log\" is used");
         return NGX_ERROR;
+    }
+
+    caveat = hk_kafka_conf_caveat(rconf);
+
+    if (caveat != NULL) {
+        ngx_log_error(NGX_LOG_WARN, cf->log, 0, "hotel kafka: %s "
+                      "(librdkafka %s)", caveat, rd_kafka_version_str());
     }
 
     /* the trial producer neither logs nor connects */

@@ -130,6 +130,7 @@ ngx_http_hotel_kafka_producer_start(ngx_cycle_t *cycle,
     ngx_http_hotel_kafka_main_conf_t *hmcf)
 {
     char                              err[512];
+    const char                       *caveat;
     ngx_http_hotel_kafka_producer_t  *p;
 
     p = &ngx_http_hotel_kafka_producer;
@@ -158,6 +159,18 @@ ngx_http_hotel_kafka_producer_start(ngx_cycle_t *cycle,
     }
 
     ngx_http_hotel_kafka_max_record(p);
+
+    /*
+     * Said at start (and by "nginx -t") but also here, in the error log,
+     * where the refusals it explains will appear.
+     */
+
+    caveat = hk_kafka_conf_caveat(p->conf);
+
+    if (caveat != NULL) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0, "hotel kafka: %s "
+                      "(librdkafka %s)", caveat, rd_kafka_version_str());
+    }
 
     rd_kafka_conf_set_dr_msg_cb(p->conf, ngx_http_hotel_kafka_dr_cb);
     rd_kafka_conf_set_error_cb(p->conf, ngx_http_hotel_kafka_error_cb);

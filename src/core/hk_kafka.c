@@ -8,8 +8,15 @@
  * and a bounded queue per worker instead of librdkafka's 1 GB.
  */
 
+#include <string.h>
+#include <strings.h>
+
 #include "hk_kafka.h"
 #include "hk_record.h"
+
+
+/* rd_kafka_version() of the first release with librdkafka#4895 */
+#define HK_KAFKA_SCRAM_FIXED  0x020601ff
 
 
 const hk_kafka_prop_t  hk_kafka_producer_defaults[] = {
@@ -43,6 +50,50 @@ hk_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value,
     }
 
     return 0;
+}
+
+
+/*
+ * librdkafka before 2.6.1 (Debian bookworm has 2.0.2) appends the client
+ * nonce to the server's once more in its SCRAM client-final message.
+ * Brokers before 3.8.1 did not check it; Apache Kafka 4.0 and later
+ * compare it exactly, as RFC 5802 says, and refuse the exchange as
+ * invalid credentials, which reads like a wrong password.  PLAIN over
+ * TLS works with every version.
+ */
+
+const char *
+hk_kafka_conf_caveat(rd_kafka_conf_t *conf)
+{
+    char    value[128];
+    size_t  size;
+
+    if (rd_kafka_version() >= HK_KAFKA_SCRAM_FIXED) {
+        return NULL;
+    }
+
+    size = sizeof(value);
+
+    if (rd_kafka_conf_get(conf, "security.protocol", value, &size)
+        != RD_KAFKA_CONF_OK
+        || strncasecmp(value, "sasl_", 5) != 0)
+    {
+        return NULL;
+    }
+
+    size = sizeof(value);
+
+    if (rd_kafka_conf_get(conf, "sasl.mechanisms", value, &size)
+        != RD_KAFKA_CONF_OK
+        || strncasecmp(value, "SCRAM-", 6) != 0)
+    {
+        return NULL;
+    }
+
+    return "SASL SCRAM from librdkafka before 2.6.1 is refused by Apache "
+           "Kafka 4.0 and later brokers as invalid credentials "
+           "(librdkafka#4895); with them, use sasl.mechanisms PLAIN over "
+           "TLS (security.protocol sasl_ssl) or a newer librdkafka";
 }
 
 

@@ -29,6 +29,13 @@ int hk_kafka_conf_set(rd_kafka_conf_t *conf, const char *name,
     const char *value, char *err, size_t err_size);
 
 /*
+ * What an operator must hear about conf with the librdkafka loaded, or
+ * NULL: a known incompatibility that no property check reveals (one
+ * sentence, no property value in it).
+ */
+const char *hk_kafka_conf_caveat(rd_kafka_conf_t *conf);
+
+/*
  * A new list of the two headers that name a record's schema, the message
  * (HK_RECORD_SCHEMA or HK_PAGE_SCHEMA) and HK_RECORD_SCHEMA_VERSION, for
  * RD_KAFKA_V_HEADERS(): librdkafka owns it once producev accepts the
