@@ -40,11 +40,15 @@
  * join waits for members that died to time out (session.timeout.ms, 45 s
  * by default) */
 #define HT_JOIN_GRACE_MS    60000
+/* a database that is not there yet: one line per window at most */
+#define HT_DB_WAIT_LOG_MS   10000
 
 
 static int ht_consume_open(ht_consumer_t *c, ht_consume_opts_t *o);
 static void ht_consume_owner(char *owner, size_t size);
-static int ht_consume_open_store(ht_consumer_t *c, char *err, size_t errlen);
+static int ht_consume_open_store(ht_consumer_t *c);
+static int ht_consume_try_store(ht_consumer_t *c, char *err, size_t errlen);
+static void ht_one_line(char *s);
 static void ht_consume_turn(ht_consumer_t *c);
 static void ht_consume_poll(ht_consumer_t *c);
 static int ht_consume_idle(ht_consumer_t *c);
@@ -88,15 +92,17 @@ ht_consume_open(ht_consumer_t *c, ht_consume_opts_t *o)
 
     ht_consume_owner(c->owner, sizeof(c->owner));
 
+    /* from here on, SIGTERM ends the wait for the database too */
+    ht_consume_catch_signals();
+
     if (ht_batch_init(&c->batch) != 0) {
         ht_log_error("out of memory");
         return HT_EXIT_FAILURE;
     }
 
-    rc = ht_consume_open_store(c, err, sizeof(err));
+    rc = ht_consume_open_store(c);
 
-    if (rc != HT_EXIT_OK) {
-        ht_log_error("%s", err);
+    if (rc != HT_EXIT_OK || ht_consume_stopping()) {
         return rc;
     }
 
@@ -119,8 +125,6 @@ ht_consume_open(ht_consumer_t *c, ht_consume_opts_t *o)
         ht_log_error("%s", err);
         return HT_EXIT_FAILURE;
     }
-
-    ht_consume_catch_signals();
 
     ht_log_info("consuming %s as %s into a %s database", o->topic, c->owner,
                 c->store->ops->name);
@@ -148,28 +152,101 @@ ht_consume_owner(char *owner, size_t size)
 
 
 /*
- * The database, before the group is joined: a database of another bucket
- * size must not get a single row of ours (HT_EXIT_USAGE).  Opening is
- * one attempt: this is the place to wait for a database that is not up
- * yet, should the consumer ever wait.
+ * The database, before the group is joined: a member joins only once it
+ * can store offsets, or it would hold partitions it cannot write.  A
+ * PostgreSQL server that is not up yet (started after us, restarting) is
+ * waited for, with a growing wait between tries and a log line a window;
+ * SIGTERM ends the wait (exit 0, nothing joined).  A SQLite file that
+ * cannot be opened is a mistake in the configuration, not an outage, and
+ * so is a database of another bucket size, which must not get a single
+ * row of ours: HT_EXIT_USAGE for both.
  */
 static int
-ht_consume_open_store(ht_consumer_t *c, char *err, size_t errlen)
+ht_consume_open_store(ht_consumer_t *c)
+{
+    int          rc;
+    char         err[512];
+    int64_t      backoff, tries, logged, now;
+    const char  *path;
+
+    path = ht_store_sqlite_path(c->o->db);
+    backoff = HT_BACKOFF_MIN_MS;
+    tries = 0;
+    logged = 0;
+
+    for ( ;; ) {
+        rc = ht_consume_try_store(c, err, sizeof(err));
+
+        if (rc == HT_STORE_OK) {
+            if (tries > 0) {
+                ht_log_info("the database is there after %lld tries",
+                            (long long) tries + 1);
+            }
+
+            return HT_EXIT_OK;
+        }
+
+        if (rc == HT_STORE_MISMATCH) {
+            ht_log_error("%s", err);
+            return HT_EXIT_USAGE;
+        }
+
+        if (path != NULL) {
+            ht_log_error("%s: a SQLite database that cannot be opened is "
+                         "a configuration error (the path given with -d, "
+                         "its directory, their permissions)", err);
+            return HT_EXIT_USAGE;
+        }
+
+        tries++;
+        now = ht_now_ms(CLOCK_MONOTONIC);
+        ht_one_line(err);
+
+        if (tries == 1 || now - logged >= HT_DB_WAIT_LOG_MS) {
+            ht_log_error("the database is not available (%lld %s): %s; "
+                         "not joining the group until it is, retrying "
+                         "every %llds at most", (long long) tries,
+                         tries == 1 ? "try" : "tries", err,
+                         (long long) HT_BACKOFF_MAX_MS / 1000);
+            logged = now;
+        }
+
+        ht_sleep_ms(backoff);
+        backoff = ht_backoff_next(backoff);
+
+        if (ht_consume_stopping()) {
+            ht_log_info("stopped while waiting for the database");
+            return HT_EXIT_OK;
+        }
+    }
+}
+
+
+/* one try: opened, the bucket size checked, the session limits set; an
+ * HT_STORE_* code, with nothing left open unless HT_STORE_OK */
+static int
+ht_consume_try_store(ht_consumer_t *c, char *err, size_t errlen)
 {
     int  rc;
 
     c->store = ht_store_open(c->o->db, err, errlen);
     if (c->store == NULL) {
-        return HT_EXIT_FAILURE;
+        return HT_STORE_ERROR;
     }
 
     rc = ht_store_check_bucket(c->store, c->o->bucket_s, err, errlen);
 
-    if (rc == HT_STORE_MISMATCH) {
-        return HT_EXIT_USAGE;
+    if (rc == HT_STORE_OK) {
+        rc = c->store->ops->limits(c->store, c->o->lock_timeout_ms,
+                                   c->o->idle_txn_ms, err, errlen);
     }
 
-    return rc == HT_STORE_OK ? HT_EXIT_OK : HT_EXIT_FAILURE;
+    if (rc != HT_STORE_OK) {
+        c->store->ops->close(c->store);
+        c->store = NULL;
+    }
+
+    return rc;
 }
 
 
@@ -353,6 +430,37 @@ ht_now_ms(clockid_t clock)
     clock_gettime(clock, &ts);
 
     return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+
+/* libpq's messages span lines: one log line each */
+static void
+ht_one_line(char *s)
+{
+    char  *p;
+
+    for (p = s; *p != '\0'; p++) {
+        if (*p == '\n' || *p == '\t') {
+            *p = ' ';
+        }
+    }
+
+    while (p > s && p[-1] == ' ') {
+        *--p = '\0';
+    }
+}
+
+
+void
+ht_sleep_ms(int64_t ms)
+{
+    struct timespec  ts;
+
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (ms % 1000) * 1000000;
+
+    /* a signal cuts the sleep short, which is what shutdown wants */
+    nanosleep(&ts, NULL);
 }
 
 

@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 
+#include "hk_kafka.h"
 #include "ht_consume_state.h"
 #include "ht_log.h"
 #include "ht_stats.h"
@@ -24,7 +25,14 @@ int
 ht_consume_configure(ht_consumer_t *c, char *err, size_t errlen)
 {
     char              num[24];
+    const char       *caveat;
     rd_kafka_conf_t  *conf = c->o->kconf;
+
+    caveat = hk_kafka_conf_caveat(conf);
+
+    if (caveat != NULL) {
+        ht_log_warn("%s (librdkafka %s)", caveat, rd_kafka_version_str());
+    }
 
     /* offsets are ours to store: in the database, after each batch */
     if (rd_kafka_conf_set(conf, "enable.auto.commit", "false", err,

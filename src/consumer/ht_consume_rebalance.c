@@ -24,7 +24,6 @@ static void ht_consume_revoke(ht_consumer_t *c,
 static void ht_consume_hand_over(ht_consumer_t *c,
     rd_kafka_topic_partition_list_t *partitions, int cooperative,
     int assign);
-static void ht_sleep_ms(int64_t ms);
 
 
 void
@@ -239,15 +238,3 @@ ht_consume_hand_over(ht_consumer_t *c,
     }
 }
 
-
-static void
-ht_sleep_ms(int64_t ms)
-{
-    struct timespec  ts;
-
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (ms % 1000) * 1000000;
-
-    /* a signal cuts the sleep short, which is what shutdown wants */
-    nanosleep(&ts, NULL);
-}

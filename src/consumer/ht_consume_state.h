@@ -114,6 +114,7 @@ typedef struct {
 /* ht_consume.c */
 int64_t ht_now_ms(clockid_t clock);
 int64_t ht_backoff_next(int64_t ms);
+void ht_sleep_ms(int64_t ms);
 
 /* ht_consume_kafka.c: configure, then join; leave undoes join */
 int ht_consume_configure(ht_consumer_t *c, char *err, size_t errlen);

@@ -31,6 +31,8 @@ enum {
     HT_OPT_STATS_INTERVAL,
     HT_OPT_BUCKET,
     HT_OPT_DEAD_LETTER,
+    HT_OPT_LOCK_TIMEOUT,
+    HT_OPT_IDLE_TXN,
     HT_OPT_HOTEL,
     HT_OPT_CURRENCY,
     HT_OPT_FORMAT,
@@ -54,6 +56,9 @@ static const struct option  ht_consume_longopts[] = {
     { "stats-interval", required_argument, NULL, HT_OPT_STATS_INTERVAL },
     { "bucket",         required_argument, NULL, HT_OPT_BUCKET },
     { "dead-letter",    required_argument, NULL, HT_OPT_DEAD_LETTER },
+    { "lock-timeout",   required_argument, NULL, HT_OPT_LOCK_TIMEOUT },
+    { "idle-in-transaction-timeout",
+                        required_argument, NULL, HT_OPT_IDLE_TXN },
     { "help",           no_argument,       NULL, 'h' },
     { NULL, 0, NULL, 0 }
 };
@@ -184,6 +189,8 @@ ht_consume_opts_init(ht_consume_opts_t *o, char *err, size_t errlen)
     o->batch_size = HT_DEFAULT_BATCH_SIZE;
     o->batch_time_ms = HT_DEFAULT_BATCH_MS;
     o->bucket_s = HT_BUCKET_SECONDS;
+    o->lock_timeout_ms = HT_DEFAULT_LOCK_TIMEOUT_MS;
+    o->idle_txn_ms = HT_DEFAULT_IDLE_TXN_MS;
 
     o->kconf = rd_kafka_conf_new();
 
@@ -444,6 +451,16 @@ ht_consume_opt_set(ht_consume_opts_t *o, const char *name, const char *value,
         field = &o->stats_interval_s;
         min = 0;
         max = 86400;
+
+    } else if (strcmp(name, "lock-timeout") == 0) {
+        field = &o->lock_timeout_ms;
+        min = 0;
+        max = 86400 * 1000;
+
+    } else if (strcmp(name, "idle-in-transaction-timeout") == 0) {
+        field = &o->idle_txn_ms;
+        min = 0;
+        max = 86400 * 1000;
 
     } else if (strchr(name, '.') != NULL) {
         /* every librdkafka property has a dot; our own names have none */

@@ -45,6 +45,20 @@
  */
 #define HT_DEFAULT_QUEUED_MIN  "300000"
 
+/*
+ * --lock-timeout and --idle-in-transaction-timeout, PostgreSQL's
+ * lock_timeout and idle_in_transaction_session_timeout for each of the
+ * consumer's sessions, in ms (0: the server's setting).  A member stopped
+ * inside a transaction (SIGSTOP, a frozen VM) holds its offsets rows'
+ * locks until the server ends its session: the idle timeout bounds that,
+ * and the lock timeout makes the member waiting for those rows give up,
+ * say so and try again rather than wait without end.  A batch's
+ * statements follow one another without a pause, so 30 s idle is never a
+ * working member; 10 s on a lock is far beyond any batch's.
+ */
+#define HT_DEFAULT_LOCK_TIMEOUT_MS  10000
+#define HT_DEFAULT_IDLE_TXN_MS      30000
+
 /* report --window: the default, a day, and the longest, a year */
 #define HT_DEFAULT_WINDOW   86400
 #define HT_WINDOW_MIN       60
@@ -68,6 +82,8 @@ typedef struct {
     int64_t            exit_idle_s;     /* 0: run until signalled */
     int64_t            stats_interval_s;
     int64_t            bucket_s;        /* aggregation bucket, seconds */
+    int64_t            lock_timeout_ms; /* PostgreSQL session limits */
+    int64_t            idle_txn_ms;
     char              *dead_letter;     /* topic for rejected records, owned */
     int                help;
     int                list_properties; /* -X list */

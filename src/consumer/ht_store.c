@@ -3,13 +3,16 @@
  * of a batch's transaction, and the bucket size check.
  */
 
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ht_store.h"
 
 
 static int ht_store_is_conninfo(const char *spec);
+static void ht_store_test_stop(void);
 
 
 ht_store_t *
@@ -61,6 +64,7 @@ ht_store_apply(ht_store_t *s, const char *topic, const ht_batch_t *b,
     rc = ops->cas(s, topic, cas, n, err, errlen);
 
     if (rc == HT_STORE_OK) {
+        ht_store_test_stop();
         rc = ops->upsert(s, b, &overflowed, err, errlen);
     }
 
@@ -125,6 +129,31 @@ ht_store_check_bucket(ht_store_t *s, int64_t bucket_s, char *err,
              (long long) stored);
 
     return HT_STORE_MISMATCH;
+}
+
+
+/*
+ * For the test of a member frozen inside a transaction (t/215): with
+ * HOTEL_TRENDS_TEST_STOP_IN_BATCH=N in the environment, the Nth batch of
+ * the process stops it (SIGSTOP) right after its offsets compare-and-set,
+ * the offsets rows locked, until a SIGCONT.  Deterministic where a
+ * signal sent from outside could land between two batches.
+ */
+static void
+ht_store_test_stop(void)
+{
+    const char  *v;
+
+    static long  batches, stop_at = -1;
+
+    if (stop_at < 0) {
+        v = getenv("HOTEL_TRENDS_TEST_STOP_IN_BATCH");
+        stop_at = (v != NULL) ? strtol(v, NULL, 10) : 0;
+    }
+
+    if (stop_at > 0 && ++batches == stop_at) {
+        raise(SIGSTOP);
+    }
 }
 
 

@@ -148,6 +148,15 @@ typedef struct {
     int  (*bucket)(ht_store_t *s, int64_t want, int64_t *stored, char *err,
                    size_t errlen);
 
+    /*
+     * Session limits, on this connection and every later one (a
+     * reconnection applies them again): lock_timeout and
+     * idle_in_transaction_session_timeout in ms, 0 for the server's.
+     * PostgreSQL only; SQLite has its own busy timeout and takes none.
+     */
+    int  (*limits)(ht_store_t *s, int64_t lock_ms, int64_t idle_ms,
+                   char *err, size_t errlen);
+
     /* Closes the connection and frees s. */
     void (*close)(ht_store_t *s);
 } ht_store_ops_t;

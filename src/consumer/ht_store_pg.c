@@ -30,6 +30,8 @@
 typedef struct {
     ht_store_t   store;         /* first: a ht_store_t * is a ht_pg_t * */
     PGconn      *conn;
+    int64_t      lock_ms;       /* the session limits, set again after */
+    int64_t      idle_ms;       /* a reconnection; 0: the server's */
 } ht_pg_t;
 
 
@@ -66,6 +68,9 @@ static int ht_pg_rejected(ht_store_t *s, ht_rejected_cb cb, void *ctx,
     char *err, size_t errlen);
 static int ht_pg_bucket(ht_store_t *s, int64_t want, int64_t *stored,
     char *err, size_t errlen);
+static int ht_pg_limits(ht_store_t *s, int64_t lock_ms, int64_t idle_ms,
+    char *err, size_t errlen);
+static int ht_pg_set_limits(ht_pg_t *p, char *err, size_t errlen);
 static void ht_pg_close(ht_store_t *s);
 static int ht_pg_ready(ht_pg_t *p, char *err, size_t errlen);
 static int ht_pg_command(ht_pg_t *p, const char *sql, int nparams,
@@ -90,6 +95,7 @@ static const ht_store_ops_t  ht_pg_ops = {
     ht_pg_scan,
     ht_pg_rejected,
     ht_pg_bucket,
+    ht_pg_limits,
     ht_pg_close
 };
 
@@ -209,6 +215,71 @@ ht_store_pg_open(const char *conninfo, char *err, size_t errlen)
     PQclear(res);
 
     return &p->store;
+}
+
+
+static int
+ht_pg_limits(ht_store_t *s, int64_t lock_ms, int64_t idle_ms, char *err,
+    size_t errlen)
+{
+    ht_pg_t  *p = (ht_pg_t *) s;
+
+    p->lock_ms = lock_ms;
+    p->idle_ms = idle_ms;
+
+    if (ht_pg_ready(p, err, errlen) != HT_STORE_OK) {
+        return HT_STORE_ERROR;
+    }
+
+    return ht_pg_set_limits(p, err, errlen);
+}
+
+
+/*
+ * SET, not SET LOCAL: for the session, so for every transaction of it.
+ * An idle-in-transaction timeout ends the session of a member frozen
+ * between two statements of a batch, and with it the batch and its row
+ * locks; when the member wakes, its commit finds the connection gone, and
+ * the lease it reads back on reconnecting is its successor's.
+ */
+static int
+ht_pg_set_limits(ht_pg_t *p, char *err, size_t errlen)
+{
+    int        n;
+    char       sql[160];
+    PGresult  *res;
+
+    n = 0;
+    sql[0] = '\0';
+
+    if (p->lock_ms > 0) {
+        n += snprintf(sql + n, sizeof(sql) - n, "SET lock_timeout = %lld;",
+                      (long long) p->lock_ms);
+    }
+
+    if (p->idle_ms > 0) {
+        n += snprintf(sql + n, sizeof(sql) - n,
+                      "SET idle_in_transaction_session_timeout = %lld;",
+                      (long long) p->idle_ms);
+    }
+
+    if (n == 0) {
+        return HT_STORE_OK;
+    }
+
+    /* two statements: the simple protocol, not PQexecParams() */
+    res = PQexec(p->conn, sql);
+
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        snprintf(err, errlen, "setting the session's timeouts: %s",
+                 PQerrorMessage(p->conn));
+        PQclear(res);
+        return HT_STORE_ERROR;
+    }
+
+    PQclear(res);
+
+    return HT_STORE_OK;
 }
 
 
@@ -693,7 +764,8 @@ ht_pg_ready(ht_pg_t *p, char *err, size_t errlen)
         return HT_STORE_ERROR;
     }
 
-    return HT_STORE_OK;
+    /* a new session: without its limits again */
+    return ht_pg_set_limits(p, err, errlen);
 }
 
 

@@ -58,6 +58,8 @@ static int ht_sqlite_rejected(ht_store_t *s, ht_rejected_cb cb, void *ctx,
     char *err, size_t errlen);
 static int ht_sqlite_bucket(ht_store_t *s, int64_t want, int64_t *stored,
     char *err, size_t errlen);
+static int ht_sqlite_limits(ht_store_t *s, int64_t lock_ms, int64_t idle_ms,
+    char *err, size_t errlen);
 static void ht_sqlite_close(ht_store_t *s);
 static int ht_sqlite_prepare(ht_sqlite_t *q, char *err, size_t errlen);
 static int ht_sqlite_exec(ht_sqlite_t *q, const char *sql, char *err,
@@ -79,6 +81,7 @@ static const ht_store_ops_t  ht_sqlite_ops = {
     ht_sqlite_scan,
     ht_sqlite_rejected,
     ht_sqlite_bucket,
+    ht_sqlite_limits,
     ht_sqlite_close
 };
 
@@ -201,6 +204,15 @@ ht_sqlite_prepare(ht_sqlite_t *q, char *err, size_t errlen)
 
 #undef HT_PREPARE
 
+    return HT_STORE_OK;
+}
+
+
+/* one writer at a time: a lock wait is the busy timeout's */
+static int
+ht_sqlite_limits(ht_store_t *s, int64_t lock_ms, int64_t idle_ms, char *err,
+    size_t errlen)
+{
     return HT_STORE_OK;
 }
 

@@ -112,6 +112,9 @@ main(void)
     char  *kb3[] = { "consume", "--bucket", "172800", NULL };
     char  *kb4[] = { "consume", "--bucket", "1m", NULL };
     char  *kb5[] = { "consume", "--bucket", "0", NULL };
+    char  *t1[] = { "consume", "--lock-timeout", "2000",
+                    "--idle-in-transaction-timeout=0", NULL };
+    char  *tb1[] = { "consume", "--lock-timeout", "-1", NULL };
     char  *w1[] = { "report", "--window", "300", NULL };
     char  *wb1[] = { "report", "--window", "59", NULL };
     char  *wb2[] = { "report", "--window", "1h", NULL };
@@ -130,7 +133,18 @@ main(void)
     /* librdkafka reads "earliest" back under its older name */
     is_str(kget(&o, "auto.offset.reset"), "smallest", "earliest by default");
     is_int(o.bucket_s, 3600, "default bucket: an hour");
+    is_int(o.lock_timeout_ms, 10000, "default lock timeout: 10 s");
+    is_int(o.idle_txn_ms, 30000, "default idle-in-transaction timeout: 30 s");
     ht_consume_opts_free(&o);
+
+    /* PostgreSQL's session limits, 0 for the server's */
+    is_int(parse(&o, 4, t1), 0, "--lock-timeout, --idle-in-transaction-"
+           "timeout");
+    is_int(o.lock_timeout_ms, 2000, "--lock-timeout 2000");
+    is_int(o.idle_txn_ms, 0, "--idle-in-transaction-timeout=0");
+    ht_consume_opts_free(&o);
+    ok(bad(tb1, 3, "lock-timeout must be an integer from 0"),
+       "negative lock timeout");
 
     /* --bucket: divisors of a day from a minute to a day */
     is_int(parse(&o, 3, k1), 0, "--bucket 60");
