@@ -1,0 +1,174 @@
+# hotel-trends consume into SQLite on a disk that fills up.
+#
+# The database lives on a tmpfs of its own, 1 MB, far too small for the
+# stream's buckets (mounting needs root: the suite is skipped otherwise,
+# and says so). The consumer writes batches until SQLite reports the disk
+# full; each failing batch is rolled back, logged, and tried again later
+# from the offsets the database holds. While the disk is full the
+# database is checked (PRAGMA integrity_check) and must hold exactly the
+# records before its offsets. Then the tmpfs is grown (mount -o remount):
+# the same consumer writes the rest, and at the end every bucket equals
+# the truth, every record counted once, the database intact.
+#
+# HOTEL_TEST_SEED=N replays one run's random choices.
+
+use strict;
+use warnings;
+
+use File::Temp qw(tempdir);
+use Test::More;
+use Time::HiRes qw(sleep time);
+
+use HotelConsumer;
+use HotelRecords;
+use HotelNginx qw(wait_until);
+
+for my $v (qw(TEST_NGINX_KAFKA_BROKERS HOTEL_KAFKA_DIR HOTEL_TRENDS)) {
+    plan skip_all => "$v is not set (run through scripts/test)"
+        unless $ENV{$v};
+}
+plan skip_all => "$ENV{HOTEL_TRENDS} is not built" unless -x $ENV{HOTEL_TRENDS};
+for my $tool (qw(kcat sqlite3 mount umount)) {
+    plan skip_all => "$tool is not installed"
+        unless grep { -x "$_/$tool" } split(/:/, $ENV{PATH}), '/usr/bin',
+                                         '/bin';
+}
+plan skip_all => 'not root: mounting the small tmpfs this test fills needs '
+    . 'root (CI and the test machines run as root)' if $> != 0;
+
+my $seed = $ENV{HOTEL_TEST_SEED} || ((time * 1000 ^ $$) % 1000000);
+srand $seed;
+note "seed $seed (HOTEL_TEST_SEED=$seed replays these choices)";
+
+my $run = $ENV{TEST_NGINX_RUN_ID} || "r$$";
+my $uniq = sprintf '%s-%d', $run, int rand 1e9;
+my $dir = tempdir('hotel-trends-245-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+my $mnt = "$dir/mnt";
+my $t0 = time;
+
+mkdir $mnt or die "mkdir $mnt: $!\n";
+my $out = `mount -t tmpfs -o size=1m,mode=0700 hotel-trends-test '$mnt' 2>&1`;
+plan skip_all => "cannot mount a tmpfs here: $out" if $?;
+my $Owner = $$;
+END {
+    # unmounted whatever happens (lazily if something still has it open)
+    if ($$ == $Owner && $mnt) {
+        local $?;
+        system("umount '$mnt' 2>/dev/null || umount -l '$mnt' 2>/dev/null");
+    }
+}
+pass('a 1 MB tmpfs for the database');
+
+# ------------------------------------------------------------ the stream
+
+my $N = 24_000;
+my $now = int(time / 3600) * 3600;
+my (@bkey, @rate, %by_value, @recs, @fields);
+for my $i (0 .. $N - 1) {
+    # many buckets: 400 hotels, 3 currencies, 24 hours
+    my $h = sprintf 'd%03d', int rand 400;
+    my $cur = (qw(EUR USD GBP))[rand 3];
+    my $ms = ($now - 3600 * (1 + int rand 24)) * 1000 + int rand 3_600_000;
+    my $r = 10_000_000 + int rand 990_000_000;
+    my $v = encode_record(hotel_id => $h, rate_micros => $r, currency => $cur,
+                          search_time_ms => $ms,
+                          search_id => sprintf('%024x', $i));
+    my $s = int($ms / 1000);
+    push @bkey, join "\0", $h, $cur, $s - $s % 3600;
+    push @rate, $r;
+    push @fields, { hotel_id => $h, currency => $cur, search_time_ms => $ms,
+                    rate_micros => $r };
+    $by_value{$v} = $i;
+    push @recs, [ $h, $v ];
+}
+my $truth = aggregate_records(\@fields);
+@fields = ();
+my $topic = create_topic("$uniq-full", 3);
+produce_records($topic, \@recs);
+@recs = ();
+pass(sprintf '%d records produced, %d buckets: more than 1 MB of database',
+     $N, scalar keys %$truth);
+
+my ($at, $nback, $unknown) = stream_positions($topic, \%by_value);
+is($nback, $N, "$N records at the broker");
+my @end = map { scalar @{ $at->[$_] || [] } } 0 .. 2;
+
+# ------------------------------------------------------------ consume
+
+my $db = "$mnt/trends.db";
+my $dbh = { sqlite => $db };
+my $log = "$dir/consumer.log";
+my $pid = consumer_start(topic => $topic, group => "$uniq-g", db => $db,
+                         log => $log, args => [ '--batch-size', 1000 ]);
+
+sub records_in {
+    my $s = shift;
+    my $p = 0;
+    $p += ($_ // 0) > 0 ? $_ : 0 for @{ $s->{off} };
+    return $p;
+}
+
+sub integrity { sqlite_rows($db, 'PRAGMA integrity_check')->[0][0] // '' }
+
+my $full = wait_until(sub {
+    my @f = log_tail($log, 1000) =~ /database or disk is full/g;
+    @f >= 2 || !consumer_alive($pid);
+}, 90);
+ok($full && consumer_alive($pid), 'the disk filled up: two batches refused '
+   . '("database or disk is full"), the consumer still running')
+    or diag log_tail($log);
+like(log_tail($log, 1000),
+     qr/error: writing a batch of \d+ records: .*database or disk is full; retrying in \d+ms/,
+     'each refused batch is logged, with the retry');
+
+my @snaps;
+push @snaps, { %{ db_snapshot($dbh, $topic) }, how => 'disk full' };
+my $at_full = records_in($snaps[-1]);
+ok($at_full > 0 && $at_full < $N, "$at_full of $N records in the database "
+   . 'when the disk is full');
+is(integrity(), 'ok', 'PRAGMA integrity_check: ok while the disk is full');
+sleep 3;
+push @snaps, { %{ db_snapshot($dbh, $topic) }, how => 'disk full, 3s later' };
+is(records_in($snaps[-1]), $at_full, 'nothing more stored while full');
+
+# -------- room again
+system("mount -o remount,size=64m '$mnt'") == 0
+    or BAIL_OUT('cannot grow the tmpfs');
+my $t_grow = time;
+ok(wait_until(sub {
+       my $off = eval { db_offsets($dbh, $topic) } || [];
+       !grep { ($off->[$_] // 0) != $end[$_] } 0 .. 2;
+   }, 120), sprintf('once there is room, the same consumer stores the rest '
+                    . '(%.1fs)', time - $t_grow)) or diag log_tail($log);
+push @snaps, { %{ db_snapshot($dbh, $topic) }, how => 'at the end' };
+is(consumer_stop($pid, 'TERM', 30), 0, 'the consumer exits 0 on SIGTERM')
+    or diag log_tail($log);
+
+# ------------------------------------------------------------ the checks
+
+for my $s (@snaps) {
+    my @off = map { $_ // 0 } @{ $s->{off} }[0 .. 2];
+    my $want = prefix_truth($at, \@bkey, \@rate, \@off);
+    my @diff = compare_aggregates($s->{agg}, $want || {});
+    ok($want && !@diff, "$s->{how}: the database holds exactly the "
+       . records_in($s) . " records before its offsets (@off)")
+        or diag join "\n", @diff;
+}
+my @diff = compare_aggregates(db_aggregates($dbh), $truth);
+ok(!@diff, sprintf('all %d buckets: count, sum_micros, min, max exact',
+                   scalar keys %$truth))
+    or diag join "\n", @diff;
+is(sqlite_rows($db, 'SELECT sum(count) FROM hotel_rate_hourly')->[0][0], $N,
+   "$N records counted, none twice");
+is_deeply(db_rejected($dbh), {}, 'nothing refused');
+is(integrity(), 'ok', 'PRAGMA integrity_check: ok at the end');
+{
+    my $all = log_tail($log, 1e6);
+    my $n = () = $all =~ /database or disk is full/g;
+    note "$n batches refused while the disk was full";
+    unlike($all, qr/AddressSanitizer|runtime error|Segmentation/,
+           'no sanitizer report or crash in the consumer log');
+}
+
+note sprintf 'done in %.0fs', time - $t0;
+done_testing;
