@@ -77,3 +77,25 @@ ht_permille_format(char *buf, size_t size, int64_t permille)
 
     return buf;
 }
+
+
+char *
+ht_int128_format(char *buf, size_t size, __int128 v)
+{
+    char                digits[48], *p;
+    unsigned __int128   u;
+
+    u = v < 0 ? -(unsigned __int128) v : (unsigned __int128) v;
+
+    p = digits + sizeof(digits);
+    *--p = '\0';
+
+    do {
+        *--p = (char) ('0' + (int) (u % 10));
+        u /= 10;
+    } while (u != 0);
+
+    snprintf(buf, size, "%s%s", v < 0 ? "-" : "", p);
+
+    return buf;
+}

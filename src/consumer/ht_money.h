@@ -36,5 +36,9 @@ int ht_trend_permille(__int128 new_sum, int64_t new_count,
 /* Formats tenths of a percent as "+12.3%" / "-0.5%".  Returns buf. */
 char *ht_permille_format(char *buf, size_t size, int64_t permille);
 
+/* Formats a 128-bit integer in decimal, exactly: a sum of many int64
+ * rates, for the JSON report (HT_MONEY_LEN holds any).  Returns buf. */
+char *ht_int128_format(char *buf, size_t size, __int128 v);
+
 
 #endif /* HT_MONEY_H */

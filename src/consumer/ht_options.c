@@ -33,6 +33,8 @@ enum {
     HT_OPT_DEAD_LETTER,
     HT_OPT_LOCK_TIMEOUT,
     HT_OPT_IDLE_TXN,
+    HT_OPT_METRICS_FILE,
+    HT_OPT_METRICS_INTERVAL,
     HT_OPT_HOTEL,
     HT_OPT_CURRENCY,
     HT_OPT_FORMAT,
@@ -40,7 +42,11 @@ enum {
     HT_OPT_UNTIL,
     HT_OPT_NOW,
     HT_OPT_PLOT,
-    HT_OPT_WINDOW
+    HT_OPT_WINDOW,
+    HT_OPT_SORT,
+    HT_OPT_ORDER,
+    HT_OPT_TOP,
+    HT_OPT_MIN_COUNT
 };
 
 
@@ -59,6 +65,8 @@ static const struct option  ht_consume_longopts[] = {
     { "lock-timeout",   required_argument, NULL, HT_OPT_LOCK_TIMEOUT },
     { "idle-in-transaction-timeout",
                         required_argument, NULL, HT_OPT_IDLE_TXN },
+    { "metrics-file",   required_argument, NULL, HT_OPT_METRICS_FILE },
+    { "metrics-interval", required_argument, NULL, HT_OPT_METRICS_INTERVAL },
     { "help",           no_argument,       NULL, 'h' },
     { NULL, 0, NULL, 0 }
 };
@@ -74,6 +82,10 @@ static const struct option  ht_report_longopts[] = {
     { "now",            required_argument, NULL, HT_OPT_NOW },
     { "plot",           required_argument, NULL, HT_OPT_PLOT },
     { "window",         required_argument, NULL, HT_OPT_WINDOW },
+    { "sort",           required_argument, NULL, HT_OPT_SORT },
+    { "order",          required_argument, NULL, HT_OPT_ORDER },
+    { "top",            required_argument, NULL, HT_OPT_TOP },
+    { "min-count",      required_argument, NULL, HT_OPT_MIN_COUNT },
     { "help",           no_argument,       NULL, 'h' },
     { NULL, 0, NULL, 0 }
 };
@@ -97,6 +109,12 @@ static int ht_report_set_format(ht_report_opts_t *o, const char *name,
     char *err, size_t errlen);
 static int ht_report_set_time(int64_t *field, const char *name,
     const char *value, char *err, size_t errlen);
+static int ht_report_set_sort(ht_report_opts_t *o, const char *name,
+    char *err, size_t errlen);
+static int ht_report_set_order(ht_report_opts_t *o, const char *name,
+    char *err, size_t errlen);
+static int ht_report_check_html(ht_report_opts_t *o, char *err,
+    size_t errlen);
 static int ht_report_opts_check(ht_report_opts_t *o, char *err,
     size_t errlen);
 static int ht_set_string(char **field, const char *value, char *err,
@@ -191,6 +209,7 @@ ht_consume_opts_init(ht_consume_opts_t *o, char *err, size_t errlen)
     o->bucket_s = HT_BUCKET_SECONDS;
     o->lock_timeout_ms = HT_DEFAULT_LOCK_TIMEOUT_MS;
     o->idle_txn_ms = HT_DEFAULT_IDLE_TXN_MS;
+    o->metrics_interval_s = HT_DEFAULT_METRICS_INTERVAL;
 
     o->kconf = rd_kafka_conf_new();
 
@@ -216,6 +235,7 @@ ht_consume_opts_free(ht_consume_opts_t *o)
     free(o->topic);
     free(o->db);
     free(o->dead_letter);
+    free(o->metrics_file);
 
     if (o->kconf != NULL) {
         rd_kafka_conf_destroy(o->kconf);
@@ -414,6 +434,15 @@ ht_consume_opt_set(ht_consume_opts_t *o, const char *name, const char *value,
         return ht_set_string(&o->dead_letter, value, err, errlen);
     }
 
+    if (strcmp(name, "metrics-file") == 0) {
+        if (*value == '\0') {
+            snprintf(err, errlen, "metrics-file must name a file");
+            return -1;
+        }
+
+        return ht_set_string(&o->metrics_file, value, err, errlen);
+    }
+
     if (strcmp(name, "bucket") == 0) {
         /* buckets must tile a day exactly: a day's and a week's windows
          * then hold whole buckets only */
@@ -461,6 +490,9 @@ ht_consume_opt_set(ht_consume_opts_t *o, const char *name, const char *value,
         field = &o->idle_txn_ms;
         min = 0;
         max = 86400 * 1000;
+    } else if (strcmp(name, "metrics-interval") == 0) {
+        field = &o->metrics_interval_s;
+        max = 3600;
 
     } else if (strchr(name, '.') != NULL) {
         /* every librdkafka property has a dot; our own names have none */
@@ -654,6 +686,30 @@ ht_report_opt_set(ht_report_opts_t *o, int code, const char *value,
 
         return 0;
 
+    case HT_OPT_SORT:
+        return ht_report_set_sort(o, value, err, errlen);
+
+    case HT_OPT_ORDER:
+        return ht_report_set_order(o, value, err, errlen);
+
+    case HT_OPT_TOP:
+        if (ht_parse_int(value, 1, HT_TOP_MAX, &o->top) != 0) {
+            snprintf(err, errlen, "--top expects a number of lines from 1 "
+                     "to %d, not \"%s\"", HT_TOP_MAX, value);
+            return -1;
+        }
+
+        return 0;
+
+    case HT_OPT_MIN_COUNT:
+        if (ht_parse_int(value, 0, INT64_MAX, &o->min_count) != 0) {
+            snprintf(err, errlen, "--min-count expects a number of records, "
+                     "not \"%s\"", value);
+            return -1;
+        }
+
+        return 0;
+
     default:
         snprintf(err, errlen, "unknown option \"%s\"", name);
         return -1;
@@ -717,9 +773,63 @@ ht_report_set_format(ht_report_opts_t *o, const char *name, char *err,
     } else if (strcmp(name, "json") == 0) {
         o->format = HT_FORMAT_JSON;
 
+    } else if (strcmp(name, "html") == 0) {
+        o->format = HT_FORMAT_HTML;
+
     } else {
-        snprintf(err, errlen, "--format expects table, csv or json, "
+        snprintf(err, errlen, "--format expects table, csv, json or html, "
                  "not \"%s\"", name);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static int
+ht_report_set_sort(ht_report_opts_t *o, const char *name, char *err,
+    size_t errlen)
+{
+    size_t  i;
+
+    static const struct {
+        const char  *name;
+        ht_sort_e    sort;
+    }  keys[] = {
+        { "hotel", HT_SORT_HOTEL },
+        { "trend", HT_SORT_TREND },
+        { "trend_7d", HT_SORT_TREND_WEEK },
+        { "avg", HT_SORT_AVG },
+        { "count", HT_SORT_COUNT }
+    };
+
+    for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (strcmp(name, keys[i].name) == 0) {
+            o->sort = keys[i].sort;
+            return 0;
+        }
+    }
+
+    snprintf(err, errlen, "--sort expects hotel, trend, trend_7d, avg or "
+             "count, not \"%s\"", name);
+
+    return -1;
+}
+
+
+static int
+ht_report_set_order(ht_report_opts_t *o, const char *name, char *err,
+    size_t errlen)
+{
+    if (strcmp(name, "asc") == 0) {
+        o->order = HT_ORDER_ASC;
+
+    } else if (strcmp(name, "desc") == 0) {
+        o->order = HT_ORDER_DESC;
+
+    } else {
+        snprintf(err, errlen, "--order expects asc or desc, not \"%s\"",
+                 name);
         return -1;
     }
 
@@ -758,6 +868,20 @@ ht_report_opts_check(ht_report_opts_t *o, char *err, size_t errlen)
         return -1;
     }
 
+    if (o->format == HT_FORMAT_HTML) {
+        if (ht_report_check_html(o, err, errlen) != 0) {
+            return -1;
+        }
+
+    } else if (o->sort == HT_SORT_DEFAULT) {
+        o->sort = HT_SORT_HOTEL;
+    }
+
+    /* the biggest figures first, names from A */
+    if (o->order == HT_ORDER_DEFAULT) {
+        o->order = (o->sort == HT_SORT_HOTEL) ? HT_ORDER_ASC : HT_ORDER_DESC;
+    }
+
     if (o->since >= o->until) {
         snprintf(err, errlen, "--since must be before --until");
         return -1;
@@ -767,6 +891,46 @@ ht_report_opts_check(ht_report_opts_t *o, char *err, size_t errlen)
     if (o->until != INT64_MAX && o->now > o->until) {
         o->now = o->until;
     }
+
+    return 0;
+}
+
+
+/*
+ * The page shows the two ends of an order by trend, the risers and the
+ * fallers: --order would pick one end, and an order by name, average or
+ * count has no risers.
+ */
+static int
+ht_report_check_html(ht_report_opts_t *o, char *err, size_t errlen)
+{
+    if (o->sort == HT_SORT_DEFAULT) {
+        o->sort = HT_SORT_TREND;
+    }
+
+    if (o->sort != HT_SORT_TREND && o->sort != HT_SORT_TREND_WEEK) {
+        snprintf(err, errlen, "--format html shows the risers and fallers "
+                 "of a trend: --sort trend (the default) or trend_7d");
+        return -1;
+    }
+
+    if (o->order != HT_ORDER_DEFAULT) {
+        snprintf(err, errlen, "--format html shows both ends of the order: "
+                 "leave --order out");
+        return -1;
+    }
+
+    if (o->top == 0) {
+        o->top = HT_HTML_TOP;
+    }
+
+    if (o->top > HT_HTML_MAX_TOP) {
+        snprintf(err, errlen, "--format html shows at most %d risers and "
+                 "%d fallers (--top)", HT_HTML_MAX_TOP, HT_HTML_MAX_TOP);
+        return -1;
+    }
+
+    o->order = HT_ORDER_DESC;
 
     return 0;
 }

@@ -67,6 +67,16 @@
 /* report --plot: the most lines one picture shows legibly */
 #define HT_PLOT_MAX_HOTELS  12
 
+/* report --top: the longest cut; --format html shows this many movers at
+ * each end unless told, and at most HT_HTML_MAX_TOP (a page, not a
+ * listing: the csv is for that) */
+#define HT_TOP_MAX          1000000
+#define HT_HTML_TOP         10
+#define HT_HTML_MAX_TOP     100
+
+/* consume --metrics-interval: seconds between two writes of the file */
+#define HT_DEFAULT_METRICS_INTERVAL  5
+
 /* the exit codes of hotel-trends */
 #define HT_EXIT_OK       0
 #define HT_EXIT_FAILURE  1
@@ -85,6 +95,9 @@ typedef struct {
     int64_t            lock_timeout_ms; /* PostgreSQL session limits */
     int64_t            idle_txn_ms;
     char              *dead_letter;     /* topic for rejected records, owned */
+    char              *metrics_file;    /* Prometheus text file, owned;
+                                         * NULL: none */
+    int64_t            metrics_interval_s;
     int                help;
     int                list_properties; /* -X list */
 } ht_consume_opts_t;
@@ -93,8 +106,30 @@ typedef struct {
 typedef enum {
     HT_FORMAT_TABLE = 0,
     HT_FORMAT_CSV,
-    HT_FORMAT_JSON
+    HT_FORMAT_JSON,
+    HT_FORMAT_HTML
 } ht_format_e;
+
+
+/* report --sort: the hotel id, or a figure of each line */
+typedef enum {
+    HT_SORT_DEFAULT = 0,        /* until parsed: by trend for html, else
+                                 * by hotel */
+    HT_SORT_HOTEL,
+    HT_SORT_TREND,              /* of the short window (--window) */
+    HT_SORT_TREND_WEEK,         /* of the 7-day window */
+    HT_SORT_AVG,                /* over the period */
+    HT_SORT_COUNT               /* over the period */
+} ht_sort_e;
+
+
+/* report --order; the default is descending for figures, ascending for
+ * the hotel id */
+typedef enum {
+    HT_ORDER_DEFAULT = 0,
+    HT_ORDER_ASC,
+    HT_ORDER_DESC
+} ht_order_e;
 
 
 typedef struct {
@@ -108,6 +143,10 @@ typedef struct {
     int64_t       now;          /* end of the windows */
     int64_t       window_s;     /* the short window; 0: the default */
     char         *plot;         /* owned; NULL: no picture */
+    ht_sort_e     sort;
+    ht_order_e    order;        /* never HT_ORDER_DEFAULT once parsed */
+    int64_t       top;          /* 0: every line */
+    int64_t       min_count;    /* in both windows of the trend */
     int           help;
 } ht_report_opts_t;
 

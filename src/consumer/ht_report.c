@@ -1,7 +1,8 @@
 /*
- * The report: one pass over the hourly rows of the chosen hotels, in key
+ * The report: one pass over the bucket rows of the chosen hotels, in key
  * order, folding each (hotel, currency) run of rows into a few time
- * windows, then one of three renderings (aligned table, CSV, JSON).
+ * windows; then the lines to show, in their order (ht_report_order.c);
+ * then one rendering (ht_report_text.c, ht_report_html.c).
  *
  * Windows end at "now" (the clock, or --until/--now): the last --window
  * seconds (24 hours by default), the same length before, the last 7 days
@@ -13,96 +14,20 @@
 #include <string.h>
 
 #include "ht_log.h"
-#include "ht_money.h"
 #include "ht_report.h"
+#include "ht_report_state.h"
 
 
-#define HT_DAY  86400
-
-#define HT_NCOLUMNS  10
-
-
-/* "DAY" is the --window, a day unless told otherwise */
-typedef enum {
-    HT_WIN_ALL = 0,
-    HT_WIN_DAY,
-    HT_WIN_PREV_DAY,
-    HT_WIN_WEEK,
-    HT_WIN_PREV_WEEK,
-    HT_WIN_MAX
-} ht_window_e;
-
-
-typedef struct {
-    int64_t   count;
-    __int128  sum;              /* many buckets may exceed int64 */
-    int64_t   min;
-    int64_t   max;
-} ht_window_t;
-
-
-typedef struct {
-    char         *hotel_id;     /* owned by the line */
-    char          currency[4];
-    ht_window_t   win[HT_WIN_MAX];
-} ht_line_t;
-
-
-typedef struct {
-    ht_line_t   *lines;         /* owned, freed by ht_report_run() */
-    size_t       nlines;
-    size_t       cap;
-    int64_t      lo[HT_WIN_MAX];
-    int64_t      hi[HT_WIN_MAX];
-    const char  *columns[HT_NCOLUMNS];
-    char         avg_col[32];   /* "avg_24h", after the --window */
-    char         trend_col[32];
-} ht_report_t;
-
-
-/* the rendered cells of one line: "-" marks an empty window */
-typedef struct {
-    char   count[24];
-    char   avg[HT_MONEY_LEN];
-    char   min[HT_MONEY_LEN];
-    char   max[HT_MONEY_LEN];
-    char   avg_day[HT_MONEY_LEN];
-    char   trend_day[24];
-    char   avg_week[HT_MONEY_LEN];
-    char   trend_week[24];
-} ht_cells_t;
-
-
-typedef struct {
-    FILE  *out;
-    int    first;
-} ht_json_ctx_t;
-
-
-static void ht_report_columns(ht_report_t *r, int64_t window);
-static void ht_report_windows(ht_report_t *r, int64_t now, int64_t window);
-static void ht_report_check_window(ht_store_t *store, int64_t window);
-static int ht_report_render(const ht_report_t *r, ht_store_t *store,
-    ht_format_e format, FILE *out, char *err, size_t errlen);
+static void ht_report_columns(ht_report_t *r);
+static void ht_report_windows(ht_report_t *r, int64_t now);
+static void ht_report_check_window(ht_report_t *r);
+static int ht_report_render(const ht_report_t *r, FILE *out, char *err,
+    size_t errlen);
 static int ht_report_row(const ht_row_t *row, void *ctx, char *err,
     size_t errlen);
-static void ht_cells_list(const ht_line_t *l, ht_cells_t *c,
-    const char **v);
-static void ht_report_cells(const ht_line_t *l, ht_cells_t *c);
 static void ht_avg_cell(char *buf, size_t size, const ht_window_t *w);
 static void ht_trend_cell(char *buf, size_t size, const ht_window_t *now,
     const ht_window_t *before);
-static void ht_report_table(const ht_report_t *r, FILE *out);
-static void ht_report_csv(const ht_report_t *r, FILE *out);
-static int ht_report_json(const ht_report_t *r, ht_store_t *store,
-    FILE *out, char *err, size_t errlen);
-static void ht_csv_field(const char *s, FILE *out);
-static void ht_json_string(const char *s, FILE *out);
-static void ht_json_value(const char *s, FILE *out);
-static void ht_report_rejected_line(const char *reason, int64_t count,
-    void *ctx);
-static void ht_report_rejected_json(const char *reason, int64_t count,
-    void *ctx);
 
 
 /* the column names, avg_24h and trend_24h being the default --window's */
@@ -119,17 +44,20 @@ ht_report_run(ht_store_t *store, const ht_report_opts_t *o, FILE *out,
     int           rc;
     char          msg[512];
     size_t        i;
-    int64_t       window;
     ht_filter_t   f;
     ht_report_t   r;
 
     memset(&r, 0, sizeof(r));
 
-    window = (o->window_s > 0) ? o->window_s : HT_DEFAULT_WINDOW;
+    r.o = o;
+    r.store = store;
+    r.window = (o->window_s > 0) ? o->window_s : HT_DEFAULT_WINDOW;
+    r.first = INT64_MAX;
+    r.last = INT64_MIN;
 
-    ht_report_columns(&r, window);
-    ht_report_windows(&r, o->now, window);
-    ht_report_check_window(store, window);
+    ht_report_columns(&r);
+    ht_report_windows(&r, o->now);
+    ht_report_check_window(&r);
 
     f.hotels = o->hotels;
     f.nhotels = o->nhotels;
@@ -140,7 +68,11 @@ ht_report_run(ht_store_t *store, const ht_report_opts_t *o, FILE *out,
     rc = store->ops->scan(store, &f, ht_report_row, &r, msg, sizeof(msg));
 
     if (rc == HT_STORE_OK) {
-        rc = ht_report_render(&r, store, o->format, out, msg, sizeof(msg));
+        rc = ht_report_order(&r, msg, sizeof(msg));
+    }
+
+    if (rc == HT_STORE_OK) {
+        rc = ht_report_render(&r, out, msg, sizeof(msg));
     }
 
     if (rc != HT_STORE_OK) {
@@ -152,6 +84,7 @@ ht_report_run(ht_store_t *store, const ht_report_opts_t *o, FILE *out,
     }
 
     free(r.lines);
+    free(r.order);
 
     return rc == HT_STORE_OK ? 0 : -1;
 }
@@ -159,14 +92,13 @@ ht_report_run(ht_store_t *store, const ht_report_opts_t *o, FILE *out,
 
 /* the column names, with the --window's label in two of them */
 static void
-ht_report_columns(ht_report_t *r, int64_t window)
+ht_report_columns(ht_report_t *r)
 {
-    char    label[24];
     size_t  i;
 
-    ht_duration_label(label, sizeof(label), window);
-    snprintf(r->avg_col, sizeof(r->avg_col), "avg_%s", label);
-    snprintf(r->trend_col, sizeof(r->trend_col), "trend_%s", label);
+    ht_duration_label(r->label, sizeof(r->label), r->window);
+    snprintf(r->avg_col, sizeof(r->avg_col), "avg_%s", r->label);
+    snprintf(r->trend_col, sizeof(r->trend_col), "trend_%s", r->label);
 
     for (i = 0; i < HT_NCOLUMNS; i++) {
         r->columns[i] = ht_columns[i];
@@ -178,14 +110,14 @@ ht_report_columns(ht_report_t *r, int64_t window)
 
 
 static void
-ht_report_windows(ht_report_t *r, int64_t now, int64_t window)
+ht_report_windows(ht_report_t *r, int64_t now)
 {
     r->lo[HT_WIN_ALL] = INT64_MIN;
     r->hi[HT_WIN_ALL] = INT64_MAX;
-    r->lo[HT_WIN_DAY] = now - window;
+    r->lo[HT_WIN_DAY] = now - r->window;
     r->hi[HT_WIN_DAY] = now;
-    r->lo[HT_WIN_PREV_DAY] = now - 2 * window;
-    r->hi[HT_WIN_PREV_DAY] = now - window;
+    r->lo[HT_WIN_PREV_DAY] = now - 2 * r->window;
+    r->hi[HT_WIN_PREV_DAY] = now - r->window;
     r->lo[HT_WIN_WEEK] = now - 7 * HT_DAY;
     r->hi[HT_WIN_WEEK] = now;
     r->lo[HT_WIN_PREV_WEEK] = now - 14 * HT_DAY;
@@ -197,43 +129,48 @@ ht_report_windows(ht_report_t *r, int64_t now, int64_t window)
  * A window of part buckets still counts whole ones: say so rather than
  * let uneven windows pass for a trend.  Only a warning: the report is
  * still right about what it says, and a size that cannot be read will
- * fail the scan anyway.
+ * fail the scan anyway.  The size is kept for the page, which names it.
  */
 static void
-ht_report_check_window(ht_store_t *store, int64_t window)
+ht_report_check_window(ht_report_t *r)
 {
     char     msg[512];
     int64_t  bucket;
 
-    if (store->ops->bucket(store, 0, &bucket, msg, sizeof(msg))
-        == HT_STORE_OK
-        && bucket > 0 && window % bucket != 0)
+    if (r->store->ops->bucket(r->store, 0, &bucket, msg, sizeof(msg))
+        != HT_STORE_OK)
     {
+        return;
+    }
+
+    r->bucket = bucket;
+
+    if (bucket > 0 && r->window % bucket != 0) {
         ht_log_warn("report: --window %lld is not a multiple of the "
                     "database's %lld-second buckets: each bucket counts in "
-                    "the window its start lies in", (long long) window,
+                    "the window its start lies in", (long long) r->window,
                     (long long) bucket);
     }
 }
 
 
 static int
-ht_report_render(const ht_report_t *r, ht_store_t *store, ht_format_e format,
-    FILE *out, char *err, size_t errlen)
+ht_report_render(const ht_report_t *r, FILE *out, char *err, size_t errlen)
 {
-    switch (format) {
+    switch (r->o->format) {
 
     case HT_FORMAT_CSV:
         ht_report_csv(r, out);
         return HT_STORE_OK;
 
     case HT_FORMAT_JSON:
-        return ht_report_json(r, store, out, err, errlen);
+        return ht_report_json(r, out, err, errlen);
+
+    case HT_FORMAT_HTML:
+        return ht_report_html(r, out, err, errlen);
 
     default:
-        ht_report_table(r, out);
-        return store->ops->rejected(store, ht_report_rejected_line, out,
-                                    err, errlen);
+        return ht_report_table(r, out, err, errlen);
     }
 }
 
@@ -276,6 +213,14 @@ ht_report_row(const ht_row_t *row, void *ctx, char *err, size_t errlen)
         r->nlines++;
     }
 
+    if (row->bucket_start < r->first) {
+        r->first = row->bucket_start;
+    }
+
+    if (row->bucket_start > r->last) {
+        r->last = row->bucket_start;
+    }
+
     for (w = 0; w < HT_WIN_MAX; w++) {
         if (row->bucket_start < r->lo[w] || row->bucket_start >= r->hi[w]) {
             continue;
@@ -299,7 +244,7 @@ ht_report_row(const ht_row_t *row, void *ctx, char *err, size_t errlen)
 }
 
 
-static void
+void
 ht_report_cells(const ht_line_t *l, ht_cells_t *c)
 {
     const ht_window_t  *all = &l->win[HT_WIN_ALL];
@@ -314,6 +259,23 @@ ht_report_cells(const ht_line_t *l, ht_cells_t *c)
     ht_avg_cell(c->avg_week, sizeof(c->avg_week), &l->win[HT_WIN_WEEK]);
     ht_trend_cell(c->trend_week, sizeof(c->trend_week), &l->win[HT_WIN_WEEK],
                   &l->win[HT_WIN_PREV_WEEK]);
+}
+
+
+/* the cells in column order, v[HT_NCOLUMNS] pointing into l and c */
+void
+ht_report_cells_list(const ht_line_t *l, ht_cells_t *c, const char **v)
+{
+    v[0] = l->hotel_id;
+    v[1] = l->currency;
+    v[2] = c->count;
+    v[3] = c->avg;
+    v[4] = c->min;
+    v[5] = c->max;
+    v[6] = c->avg_day;
+    v[7] = c->trend_day;
+    v[8] = c->avg_week;
+    v[9] = c->trend_week;
 }
 
 
@@ -343,226 +305,4 @@ ht_trend_cell(char *buf, size_t size, const ht_window_t *now,
     }
 
     ht_permille_format(buf, size, permille);
-}
-
-
-static void
-ht_cells_list(const ht_line_t *l, ht_cells_t *c, const char **v)
-{
-    v[0] = l->hotel_id;
-    v[1] = l->currency;
-    v[2] = c->count;
-    v[3] = c->avg;
-    v[4] = c->min;
-    v[5] = c->max;
-    v[6] = c->avg_day;
-    v[7] = c->trend_day;
-    v[8] = c->avg_week;
-    v[9] = c->trend_week;
-}
-
-
-static void
-ht_report_table(const ht_report_t *r, FILE *out)
-{
-    int          width[HT_NCOLUMNS], len;
-    size_t       i, k;
-    ht_cells_t   c;
-    const char  *v[HT_NCOLUMNS];
-
-    for (k = 0; k < HT_NCOLUMNS; k++) {
-        width[k] = strlen(r->columns[k]);
-    }
-
-    for (i = 0; i < r->nlines; i++) {
-        ht_report_cells(&r->lines[i], &c);
-        ht_cells_list(&r->lines[i], &c, v);
-
-        for (k = 0; k < HT_NCOLUMNS; k++) {
-            len = strlen(v[k]);
-
-            if (len > width[k]) {
-                width[k] = len;
-            }
-        }
-    }
-
-    /* text columns to the left, numbers to the right */
-    for (k = 0; k < HT_NCOLUMNS; k++) {
-        fprintf(out, "%s%*s", k ? "  " : "", k < 2 ? -width[k] : width[k],
-                r->columns[k]);
-    }
-
-    fputc('\n', out);
-
-    for (i = 0; i < r->nlines; i++) {
-        ht_report_cells(&r->lines[i], &c);
-        ht_cells_list(&r->lines[i], &c, v);
-
-        for (k = 0; k < HT_NCOLUMNS; k++) {
-            fprintf(out, "%s%*s", k ? "  " : "",
-                    k < 2 ? -width[k] : width[k], v[k]);
-        }
-
-        fputc('\n', out);
-    }
-}
-
-
-static void
-ht_report_csv(const ht_report_t *r, FILE *out)
-{
-    size_t       i, k;
-    ht_cells_t   c;
-    const char  *v[HT_NCOLUMNS];
-
-    for (k = 0; k < HT_NCOLUMNS; k++) {
-        fprintf(out, "%s%s", k ? "," : "", r->columns[k]);
-    }
-
-    fputc('\n', out);
-
-    for (i = 0; i < r->nlines; i++) {
-        ht_report_cells(&r->lines[i], &c);
-        ht_cells_list(&r->lines[i], &c, v);
-
-        for (k = 0; k < HT_NCOLUMNS; k++) {
-            if (k) {
-                fputc(',', out);
-            }
-
-            if (strcmp(v[k], "-") != 0) {
-                ht_csv_field(v[k], out);
-            }
-        }
-
-        fputc('\n', out);
-    }
-}
-
-
-static int
-ht_report_json(const ht_report_t *r, ht_store_t *store, FILE *out, char *err,
-    size_t errlen)
-{
-    int             rc;
-    size_t          i, k;
-    ht_cells_t      c;
-    const char     *v[HT_NCOLUMNS];
-    ht_json_ctx_t   jc;
-
-    fprintf(out, "{\"rows\":[");
-
-    for (i = 0; i < r->nlines; i++) {
-        ht_report_cells(&r->lines[i], &c);
-        ht_cells_list(&r->lines[i], &c, v);
-
-        fprintf(out, "%s\n{", i ? "," : "");
-
-        for (k = 0; k < HT_NCOLUMNS; k++) {
-            fprintf(out, "%s\"%s\":", k ? "," : "", r->columns[k]);
-
-            if (k < 2 || k == 7 || k == 9) {
-                /* ids and "+1.5%" trends are strings */
-                if (strcmp(v[k], "-") == 0) {
-                    fputs("null", out);
-
-                } else {
-                    ht_json_string(v[k], out);
-                }
-
-            } else {
-                ht_json_value(v[k], out);
-            }
-        }
-
-        fputc('}', out);
-    }
-
-    fprintf(out, "%s],\"rejected\":{", r->nlines ? "\n" : "");
-
-    jc.out = out;
-    jc.first = 1;
-    rc = store->ops->rejected(store, ht_report_rejected_json, &jc, err,
-                              errlen);
-
-    fprintf(out, "}}\n");
-
-    return rc;
-}
-
-
-static void
-ht_report_rejected_line(const char *reason, int64_t count, void *ctx)
-{
-    FILE  *out = ctx;
-
-    fprintf(out, "# rejected %s: %lld\n", reason, (long long) count);
-}
-
-
-static void
-ht_report_rejected_json(const char *reason, int64_t count, void *ctx)
-{
-    ht_json_ctx_t  *jc = ctx;
-
-    if (!jc->first) {
-        fputc(',', jc->out);
-    }
-
-    ht_json_string(reason, jc->out);
-    fprintf(jc->out, ":%lld", (long long) count);
-
-    jc->first = 0;
-}
-
-
-/* a number as is, "-" as null: amounts stay exact decimal literals */
-static void
-ht_json_value(const char *s, FILE *out)
-{
-    fputs(strcmp(s, "-") == 0 ? "null" : s, out);
-}
-
-
-static void
-ht_json_string(const char *s, FILE *out)
-{
-    fputc('"', out);
-
-    for ( /* void */ ; *s; s++) {
-        if (*s == '"' || *s == '\\') {
-            fprintf(out, "\\%c", *s);
-
-        } else if ((unsigned char) *s < 0x20) {
-            fprintf(out, "\\u%04x", (unsigned char) *s);
-
-        } else {
-            fputc(*s, out);
-        }
-    }
-
-    fputc('"', out);
-}
-
-
-static void
-ht_csv_field(const char *s, FILE *out)
-{
-    if (strpbrk(s, ",\"\r\n") == NULL) {
-        fputs(s, out);
-        return;
-    }
-
-    fputc('"', out);
-
-    for ( /* void */ ; *s; s++) {
-        if (*s == '"') {
-            fputc('"', out);
-        }
-
-        fputc(*s, out);
-    }
-
-    fputc('"', out);
 }

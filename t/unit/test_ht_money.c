@@ -70,5 +70,18 @@ main(void)
     ok(ht_trend_permille(10, 1, 0, 0, &pm) == -1, "no old window");
     is_str(ht_permille_format(buf, sizeof(buf), 0), "+0.0%", "zero trend");
 
+    /* exact integers for the JSON report's sums */
+    is_str(ht_int128_format(buf, sizeof(buf), 0), "0", "int128 0");
+    is_str(ht_int128_format(buf, sizeof(buf), -1), "-1", "int128 -1");
+    is_str(ht_int128_format(buf, sizeof(buf), (__int128) INT64_MAX * 4 + 3),
+           "36893488147419103231", "int128 past int64");
+    is_str(ht_int128_format(buf, sizeof(buf),
+                            (__int128) (((unsigned __int128) 1 << 127) - 1)),
+           "170141183460469231731687303715884105727", "int128 max");
+    is_str(ht_int128_format(buf, sizeof(buf),
+                            -(__int128) (((unsigned __int128) 1 << 127) - 1)
+                            - 1),
+           "-170141183460469231731687303715884105728", "int128 min");
+
     return done_testing();
 }

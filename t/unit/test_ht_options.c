@@ -119,6 +119,25 @@ main(void)
     char  *wb1[] = { "report", "--window", "59", NULL };
     char  *wb2[] = { "report", "--window", "1h", NULL };
     char  *wb3[] = { "report", "--window", "31536001", NULL };
+    char  *s0[] = { "report", NULL };
+    char  *s1[] = { "report", "--sort", "trend", "--top", "5",
+                    "--min-count", "20", NULL };
+    char  *s2[] = { "report", "--sort", "trend_7d", "--order", "asc", NULL };
+    char  *s3[] = { "report", "--sort", "hotel", "--order", "desc", NULL };
+    char  *s4[] = { "report", "--format", "html", NULL };
+    char  *s5[] = { "report", "--format", "html", "--sort", "trend_7d",
+                    "--top", "100", NULL };
+    char  *sb1[] = { "report", "--sort", "price", NULL };
+    char  *sb2[] = { "report", "--order", "up", NULL };
+    char  *sb3[] = { "report", "--top", "0", NULL };
+    char  *sb4[] = { "report", "--min-count", "-1", NULL };
+    char  *sb5[] = { "report", "--format", "html", "--sort", "avg", NULL };
+    char  *sb6[] = { "report", "--format", "html", "--order", "asc", NULL };
+    char  *sb7[] = { "report", "--format", "html", "--top", "101", NULL };
+    char  *m1[] = { "consume", "--metrics-file", "/var/lib/x/ht.prom",
+                    "--metrics-interval", "15", NULL };
+    char  *mb1[] = { "consume", "--metrics-interval", "0", NULL };
+    char  *mb2[] = { "consume", "--metrics-file", "", NULL };
 
     is_int(parse(&o, 1, a0), 0, "no options");
     is_str(o.topic, "hotel-data", "default topic");
@@ -195,7 +214,8 @@ main(void)
     fd = mkstemp(path);
     f = fdopen(fd, "w");
     fprintf(f, "# hotel-trends\n\nbrokers = b1:9092\ntopic=ft\n"
-            "batch-size=99\n  session.timeout.ms = 6000  \n");
+            "batch-size=99\n  session.timeout.ms = 6000  \n"
+            "metrics-file = /run/ht.prom\nmetrics-interval=2\n");
     fclose(f);
 
     is_int(parse(&o, 5, c1), 0, "config file");
@@ -203,6 +223,8 @@ main(void)
     is_str(o.topic, "ft", "file topic");
     is_int(o.batch_size, 7, "argv after -c wins");
     is_str(kget(&o, "session.timeout.ms"), "6000", "file librdkafka prop");
+    is_str(o.metrics_file, "/run/ht.prom", "file metrics-file");
+    is_int(o.metrics_interval_s, 2, "file metrics-interval");
     ht_consume_opts_free(&o);
 
     f = fopen(path, "w");
@@ -269,6 +291,79 @@ main(void)
     ok(ht_report_opts_parse(&r, 3, wb3, err, sizeof(err)) == -1,
        "window over a year refused");
     ht_report_opts_free(&r);
+
+    /* the order and the cut */
+    is_int(ht_report_opts_parse(&r, 1, s0, err, sizeof(err)), 0, "report");
+    ok(r.sort == HT_SORT_HOTEL && r.order == HT_ORDER_ASC && r.top == 0
+       && r.min_count == 0, "default: by hotel, ascending, every line");
+    ht_report_opts_free(&r);
+    is_int(ht_report_opts_parse(&r, 7, s1, err, sizeof(err)), 0,
+           "--sort trend --top 5 --min-count 20");
+    ok(r.sort == HT_SORT_TREND && r.order == HT_ORDER_DESC && r.top == 5
+       && r.min_count == 20, "by trend: descending unless told");
+    ht_report_opts_free(&r);
+    is_int(ht_report_opts_parse(&r, 5, s2, err, sizeof(err)), 0,
+           "--sort trend_7d --order asc");
+    ok(r.sort == HT_SORT_TREND_WEEK && r.order == HT_ORDER_ASC,
+       "trend_7d, ascending");
+    ht_report_opts_free(&r);
+    is_int(ht_report_opts_parse(&r, 5, s3, err, sizeof(err)), 0,
+           "--sort hotel --order desc");
+    ok(r.sort == HT_SORT_HOTEL && r.order == HT_ORDER_DESC, "hotel, desc");
+    ht_report_opts_free(&r);
+    is_int(ht_report_opts_parse(&r, 3, s4, err, sizeof(err)), 0,
+           "--format html");
+    ok(r.format == HT_FORMAT_HTML && r.sort == HT_SORT_TREND
+       && r.order == HT_ORDER_DESC && r.top == 10,
+       "html: by trend, 10 risers and 10 fallers");
+    ht_report_opts_free(&r);
+    is_int(ht_report_opts_parse(&r, 7, s5, err, sizeof(err)), 0,
+           "html by trend_7d, --top 100");
+    ok(r.sort == HT_SORT_TREND_WEEK && r.top == 100, "html top 100");
+    ht_report_opts_free(&r);
+
+    ok(ht_report_opts_parse(&r, 3, sb1, err, sizeof(err)) == -1
+       && strstr(err, "--sort expects hotel, trend, trend_7d, avg or count, "
+                      "not \"price\"") != NULL, "unknown sort key refused");
+    ht_report_opts_free(&r);
+    ok(ht_report_opts_parse(&r, 3, sb2, err, sizeof(err)) == -1
+       && strstr(err, "--order expects asc or desc") != NULL,
+       "unknown order refused");
+    ht_report_opts_free(&r);
+    ok(ht_report_opts_parse(&r, 3, sb3, err, sizeof(err)) == -1
+       && strstr(err, "--top expects a number of lines from 1") != NULL,
+       "--top 0 refused");
+    ht_report_opts_free(&r);
+    ok(ht_report_opts_parse(&r, 3, sb4, err, sizeof(err)) == -1
+       && strstr(err, "--min-count expects") != NULL,
+       "negative --min-count refused");
+    ht_report_opts_free(&r);
+    ok(ht_report_opts_parse(&r, 5, sb5, err, sizeof(err)) == -1
+       && strstr(err, "--format html shows the risers and fallers of a "
+                      "trend") != NULL, "html by average refused");
+    ht_report_opts_free(&r);
+    ok(ht_report_opts_parse(&r, 5, sb6, err, sizeof(err)) == -1
+       && strstr(err, "leave --order out") != NULL,
+       "html with --order refused");
+    ht_report_opts_free(&r);
+    ok(ht_report_opts_parse(&r, 5, sb7, err, sizeof(err)) == -1
+       && strstr(err, "at most 100 risers") != NULL,
+       "html with --top 101 refused");
+    ht_report_opts_free(&r);
+
+    /* the metrics file */
+    is_int(parse(&o, 1, a0), 0, "no options");
+    ok(o.metrics_file == NULL && o.metrics_interval_s == 5,
+       "no metrics file by default, every 5 s when there is one");
+    ht_consume_opts_free(&o);
+    is_int(parse(&o, 5, m1), 0, "--metrics-file --metrics-interval");
+    is_str(o.metrics_file, "/var/lib/x/ht.prom", "metrics file");
+    is_int(o.metrics_interval_s, 15, "metrics interval");
+    ht_consume_opts_free(&o);
+    ok(bad(mb1, 3, "metrics-interval must be an integer from 1 to 3600"),
+       "--metrics-interval 0 refused");
+    ok(bad(mb2, 3, "metrics-file must name a file"),
+       "empty --metrics-file refused");
 
     ht_duration_label(label, sizeof(label), 86400);
     is_str(label, "24h", "label 86400");

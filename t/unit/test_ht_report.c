@@ -21,7 +21,7 @@
 static char *
 render(ht_store_t *s, ht_report_opts_t *o)
 {
-    static char  out[8192];
+    static char  out[65536];
     char         err[512];
     size_t       n;
     FILE        *f;
@@ -131,8 +131,13 @@ main(void)
 "{\"rows\":[\n"
 "{\"hotel\":\"h1\",\"currency\":\"USD\",\"count\":3,\"avg\":0.33,"
 "\"min\":0.33,\"max\":0.33,\"avg_24h\":null,\"trend_24h\":null,"
-"\"avg_7d\":null,\"trend_7d\":null}\n"
-"],\"rejected\":{\"bad_rate\":2}}\n", "json with filters");
+"\"avg_7d\":null,\"trend_7d\":null,\"sum_micros\":1000000,"
+"\"min_micros\":333333,\"max_micros\":333334,\"count_24h\":0,"
+"\"sum_micros_24h\":0,\"count_prev_24h\":0,\"sum_micros_prev_24h\":0,"
+"\"count_7d\":0,\"sum_micros_7d\":0,\"count_prev_7d\":0,"
+"\"sum_micros_prev_7d\":0}\n"
+"],\"rejected\":{\"bad_rate\":2},\"now\":1750000000,\"window\":86400}\n",
+           "json with filters, exact integers, the windows");
 
     /* --since cuts old buckets out of every window */
     o.format = HT_FORMAT_CSV;
