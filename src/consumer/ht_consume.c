@@ -90,6 +90,8 @@ ht_consume_open(ht_consumer_t *c, ht_consume_opts_t *o)
     c->o = o;
     c->backoff = HT_BACKOFF_MIN_MS;
 
+    ht_consume_metrics_start(c);
+
     ht_consume_owner(c->owner, sizeof(c->owner));
 
     /* from here on, SIGTERM ends the wait for the database too */
@@ -269,6 +271,7 @@ ht_consume_turn(ht_consumer_t *c)
     }
 
     ht_consume_log_rejected(c, 0);
+    ht_consume_metrics_write(c, 0);
 
     if (c->dlq != NULL) {
         ht_deadletter_poll(c->dlq);
@@ -397,6 +400,9 @@ ht_consume_close(ht_consumer_t *c, int rc)
                     "%lld rejected, %lld batches", (long long) t->consumed,
                     (long long) t->counted, (long long) t->rejected,
                     (long long) t->batches);
+
+        /* the last figures, while the partitions are still held */
+        ht_consume_metrics_write(c, 1);
     }
 
     /* runs the final revoke through the rebalance callback */
@@ -412,6 +418,7 @@ ht_consume_close(ht_consumer_t *c, int rc)
     }
 
     ht_batch_free(&c->batch);
+    ht_consume_metrics_free(c);
     free(c->parts);
 
     if (rc == HT_EXIT_OK && c->fatal) {

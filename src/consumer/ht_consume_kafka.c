@@ -25,6 +25,7 @@ int
 ht_consume_configure(ht_consumer_t *c, char *err, size_t errlen)
 {
     char              num[24];
+    int64_t           interval;
     const char       *caveat;
     rd_kafka_conf_t  *conf = c->o->kconf;
 
@@ -43,9 +44,20 @@ ht_consume_configure(ht_consumer_t *c, char *err, size_t errlen)
         return -1;
     }
 
-    if (c->o->stats_interval_s > 0) {
-        snprintf(num, sizeof(num), "%lld",
-                 (long long) c->o->stats_interval_s * 1000);
+    /* the statistics come as often as the stats line or the metrics
+     * file needs them, whichever is sooner */
+    interval = c->o->stats_interval_s;
+
+    if (c->o->metrics_file != NULL
+        && (interval == 0 || c->o->metrics_interval_s < interval))
+    {
+        interval = c->o->metrics_interval_s;
+    }
+
+    c->observed.stats_ms = interval * 1000;
+
+    if (interval > 0) {
+        snprintf(num, sizeof(num), "%lld", (long long) interval * 1000);
 
         if (rd_kafka_conf_set(conf, "statistics.interval.ms", num, err,
                               errlen) != RD_KAFKA_CONF_OK)
@@ -120,20 +132,40 @@ ht_consume_leave(ht_consumer_t *c)
 
 
 /*
- * --stats-interval: one line of the totals, with what only librdkafka
- * knows (the lag, the rebalances).  Per-partition figures, such as each
- * partition's lag, are in the same json.
+ * The statistics: each partition's offsets for the metrics file, and,
+ * every --stats-interval, one line of the totals with what only
+ * librdkafka knows (the lag, the rebalances).  Served by the poll, on
+ * the loop's thread.
  */
 static int
 ht_consume_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 {
-    int64_t         lag, rebalances;
-    ht_totals_t    *t;
-    ht_consumer_t  *c = opaque;
+    int64_t            lag, rebalances, now, every;
+    ht_totals_t       *t;
+    ht_consumer_t     *c = opaque;
+    ht_stats_part_t   *parts;
 
     t = &c->totals;
 
-    ht_stats_parse(json, c->o->topic, &lag, &rebalances);
+    parts = ht_consume_metrics_kafka(c);
+
+    ht_stats_parse(json, c->o->topic, &lag, &rebalances, parts,
+                   parts != NULL ? c->nparts : 0);
+
+    /* the callbacks may come more often than the line, for the metrics
+     * file, and a little early: half of their interval is slack */
+    now = ht_now_ms(CLOCK_MONOTONIC);
+    every = c->o->stats_interval_s * 1000;
+
+    if (every == 0
+        || (c->observed.stats_logged_at != 0
+            && now - c->observed.stats_logged_at
+               < every - c->observed.stats_ms / 2))
+    {
+        return 0;
+    }
+
+    c->observed.stats_logged_at = now;
 
     ht_log_info("stats: consumed=%lld counted=%lld rejected=%lld "
                 "batches=%lld db_errors=%lld leases_lost=%lld "

@@ -12,6 +12,7 @@
  *   ht_consume_write.c      a batch written or dropped; the offsets read
  *                           back after a failure
  *   ht_consume_signal.c     SIGINT and SIGTERM
+ *   ht_consume_metrics.c    the --metrics-file, from the figures below
  *
  * Everything runs on the main thread: the rebalance, stats and error
  * callbacks are served from rd_kafka_consumer_poll().
@@ -28,7 +29,9 @@
 #include "ht_batch.h"
 #include "ht_deadletter.h"
 #include "ht_decode.h"
+#include "ht_metrics.h"
 #include "ht_options.h"
+#include "ht_stats.h"
 #include "ht_store.h"
 
 
@@ -66,6 +69,24 @@ typedef struct {
     int64_t   db_errors;
     int64_t   leases_lost;
 } ht_totals_t;
+
+
+/*
+ * What the metrics file shows beyond the totals, taken where a batch is
+ * committed (ht_consume_observe()) and from librdkafka's statistics.
+ */
+typedef struct {
+    int64_t             rejected[HT_REJECT_MAX];    /* committed */
+    ht_histogram_t      commit;
+    double              apply_s;        /* the last ht_store_apply() */
+    int64_t             last_commit_ms; /* wall clock */
+    ht_stats_part_t    *kafka;          /* owned, by partition number */
+    int32_t             nkafka;
+    int64_t             stats_ms;       /* statistics.interval.ms */
+    int64_t             stats_logged_at;    /* monotonic ms */
+    int64_t             due;            /* the next write, monotonic ms */
+    int64_t             warned_at;      /* a failed write last logged */
+} ht_observed_t;
 
 
 /* rejected records not logged yet, for the rate-limited log line */
@@ -108,6 +129,7 @@ typedef struct {
 
     ht_rejected_log_t   rejected_log;
     ht_totals_t         totals;
+    ht_observed_t       observed;
 } ht_consumer_t;
 
 
@@ -145,6 +167,13 @@ void ht_consume_flush(ht_consumer_t *c);
 void ht_consume_drop(ht_consumer_t *c, const char *why);
 void ht_consume_resync(ht_consumer_t *c);
 void ht_consume_resync_now(ht_consumer_t *c);
+
+/* ht_consume_metrics.c */
+void ht_consume_metrics_start(ht_consumer_t *c);
+void ht_consume_metrics_batch(ht_consumer_t *c);
+ht_stats_part_t *ht_consume_metrics_kafka(ht_consumer_t *c);
+void ht_consume_metrics_write(ht_consumer_t *c, int force);
+void ht_consume_metrics_free(ht_consumer_t *c);
 
 /* ht_consume_signal.c */
 void ht_consume_catch_signals(void);

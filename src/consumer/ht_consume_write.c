@@ -35,6 +35,7 @@ ht_consume_flush(ht_consumer_t *c)
     int               rc;
     char              err[512];
     size_t            n;
+    struct timespec   t0, t1;
     ht_offset_cas_t  *cas;
 
     cas = ht_consume_cas(c, &n);
@@ -46,9 +47,17 @@ ht_consume_flush(ht_consumer_t *c)
 
     ht_batch_sort(&c->batch);
 
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+
     rc = ht_store_apply(c->store, c->o->topic, &c->batch, cas, n, err,
                         sizeof(err));
+
+    clock_gettime(CLOCK_MONOTONIC, &t1);
     free(cas);
+
+    /* the transaction's time, for the metrics of a committed batch */
+    c->observed.apply_s = (double) (t1.tv_sec - t0.tv_sec)
+                          + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
 
     switch (rc) {
 
@@ -133,8 +142,8 @@ ht_consume_written(ht_consumer_t *c)
  * The one place a committed batch is seen whole: its records, rejected by
  * reason or counted (c->batch), and the offsets each partition moves from
  * and to (c->parts, before ht_part_written()).  The totals of the stats
- * line are taken here, and so should any other per-batch figure; one
- * that needs the transaction's time takes the clock around
+ * line and of the metrics file are taken here, and so should any other
+ * per-batch figure; the transaction's time is the clock taken around
  * ht_store_apply() in ht_consume_flush().
  */
 static void
@@ -156,6 +165,8 @@ ht_consume_observe(ht_consumer_t *c)
     t->batches++;
     t->rejected += rejected;
     t->counted += c->batch.records - rejected;
+
+    ht_consume_metrics_batch(c);
 }
 
 
