@@ -6,6 +6,7 @@
 
 use Test::Nginx::Socket 'no_plan';
 use HotelKafka;
+use File::Temp ();
 use IO::Socket::INET;
 use JSON::PP ();
 use Time::HiRes ();
@@ -87,6 +88,32 @@ sub http_get {
 #                                over the workers
 #   --- status_bytes_in_topic    its delivered_bytes is the size of the
 #                                record values in the block's topic
+#   --- promtool                 URIs whose Prometheus text must pass
+#                                "promtool check metrics" (Debian's
+#                                prometheus package) without a word
+add_response_body_check(sub {
+    my ($block, $body, $req_idx, $rep, $dry_run) = @_;
+    return if $dry_run || !defined $block->promtool;
+    my $reqs = $block->request;
+    my $nreq = ref $reqs eq 'ARRAY' ? scalar @$reqs : 1;
+    return unless ($req_idx || 0) == $nreq - 1;
+
+    my $name = $block->name;
+    my $bin = (grep { -x "$_/promtool" } split /:/, $ENV{PATH})[0];
+    for my $uri (split ' ', $block->promtool) {
+        my $text = http_get($uri);
+        my ($fh, $file) = File::Temp::tempfile(UNLINK => 1);
+        print $fh $text;
+        close $fh;
+        my $out = $bin ? `'$bin/promtool' check metrics < '$file' 2>&1`
+                       : 'promtool is not installed (scripts/deps)';
+        my $st = $bin ? $? >> 8 : -1;
+        Test::More::ok($text =~ /^# TYPE /m && $st == 0 && $out eq '',
+                       "$name - promtool check metrics $uri")
+            or Test::More::diag("promtool ($st): $out");
+    }
+});
+
 add_response_body_check(sub {
     my ($block, $body, $req_idx, $rep, $dry_run) = @_;
     return if $dry_run;
@@ -239,6 +266,7 @@ __DATA__
      'hotel_kafka_records_produced_total' => '2',
      'hotel_kafka_records_delivered_total' => '2',
      're:hotel_kafka_worker_queue_depth\{worker="0",pid="[1-9]\d*"\}' => '0')]
+--- promtool: /metrics /status?format=prometheus
 --- kafka_topic: status-prom
 --- kafka_records
 hotel_id=p1 position=0
@@ -383,6 +411,7 @@ secret123
  qr/\A\{"produced":4,"delivered":4,"failed":0,/,
  qr/"workers":\[\{"worker":0,"pid":([1-9]\d*),"produced":\d+,"delivered":\d+,"failed":0,"dropped":0,"queue_depth":\d+\},\{"worker":1,"pid":(?!\1,)[1-9]\d*,"produced":\d+,"delivered":\d+,"failed":0,"dropped":0,"queue_depth":\d+\}\]\}\n\z/]
 --- status_sums
+--- promtool: /status?format=prometheus
 --- kafka_topic: status-workers
 --- kafka_count: 4
 --- no_error_log

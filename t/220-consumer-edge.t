@@ -15,7 +15,8 @@
 #   - a topic created (and filled) after the consumer subscribed to it;
 #   - report --format table, csv and json for a tiny dataset, against
 #     expectations computed by hand (averages half-up to the cent, min,
-#     max, 24 h and 7 d windows and trends, window edges, CSV quoting).
+#     max, 24 h and 7 d windows and trends, window edges, CSV quoting,
+#     the JSON's exact sums and counts per window).
 
 use strict;
 use warnings;
@@ -340,16 +341,20 @@ h3,EUR,3,233.28,99.85,500.00,99.85,-0.2%,99.93,
 h4,JPY,2,100.08,100.00,100.15,100.15,+0.2%,100.08,
 EOF
 
+    # the JSON also carries the exact integers: the period's sum, minimum
+    # and maximum in micros, each window's count and sum
     ($st, $out) = report($rdb, '--now', $now, '--format', 'json');
-    is $out, <<'EOF', 'report: json (exact decimals, null for none)';
+    (my $want_json = <<'EOF') =~ s/NOW/$now/;
 {"rows":[
-{"hotel":"h\"2,b","currency":"USD","count":3,"avg":14.17,"min":10.00,"max":20.00,"avg_24h":10.00,"trend_24h":null,"avg_7d":15.00,"trend_7d":"+20.0%"},
-{"hotel":"h1","currency":"EUR","count":3,"avg":83.34,"min":50.00,"max":100.01,"avg_24h":100.01,"trend_24h":"+100.0%","avg_7d":83.34,"trend_7d":null},
-{"hotel":"h1","currency":"GBP","count":2,"avg":1.85,"min":1.24,"max":2.47,"avg_24h":1.24,"trend_24h":"-50.0%","avg_7d":1.85,"trend_7d":null},
-{"hotel":"h3","currency":"EUR","count":3,"avg":233.28,"min":99.85,"max":500.00,"avg_24h":99.85,"trend_24h":"-0.2%","avg_7d":99.93,"trend_7d":null},
-{"hotel":"h4","currency":"JPY","count":2,"avg":100.08,"min":100.00,"max":100.15,"avg_24h":100.15,"trend_24h":"+0.2%","avg_7d":100.08,"trend_7d":null}
-],"rejected":{"bad_currency":1}}
+{"hotel":"h\"2,b","currency":"USD","count":3,"avg":14.17,"min":10.00,"max":20.00,"avg_24h":10.00,"trend_24h":null,"avg_7d":15.00,"trend_7d":"+20.0%","sum_micros":42504999,"min_micros":10004999,"max_micros":20000000,"count_24h":1,"sum_micros_24h":10004999,"count_prev_24h":0,"sum_micros_prev_24h":0,"count_7d":2,"sum_micros_7d":30004999,"count_prev_7d":1,"sum_micros_prev_7d":12500000},
+{"hotel":"h1","currency":"EUR","count":3,"avg":83.34,"min":50.00,"max":100.01,"avg_24h":100.01,"trend_24h":"+100.0%","avg_7d":83.34,"trend_7d":null,"sum_micros":250010000,"min_micros":50000000,"max_micros":100010000,"count_24h":2,"sum_micros_24h":200010000,"count_prev_24h":1,"sum_micros_prev_24h":50000000,"count_7d":3,"sum_micros_7d":250010000,"count_prev_7d":0,"sum_micros_prev_7d":0},
+{"hotel":"h1","currency":"GBP","count":2,"avg":1.85,"min":1.24,"max":2.47,"avg_24h":1.24,"trend_24h":"-50.0%","avg_7d":1.85,"trend_7d":null,"sum_micros":3705000,"min_micros":1235000,"max_micros":2470000,"count_24h":1,"sum_micros_24h":1235000,"count_prev_24h":1,"sum_micros_prev_24h":2470000,"count_7d":2,"sum_micros_7d":3705000,"count_prev_7d":0,"sum_micros_prev_7d":0},
+{"hotel":"h3","currency":"EUR","count":3,"avg":233.28,"min":99.85,"max":500.00,"avg_24h":99.85,"trend_24h":"-0.2%","avg_7d":99.93,"trend_7d":null,"sum_micros":699850000,"min_micros":99850000,"max_micros":500000000,"count_24h":1,"sum_micros_24h":99850000,"count_prev_24h":1,"sum_micros_prev_24h":100000000,"count_7d":2,"sum_micros_7d":199850000,"count_prev_7d":0,"sum_micros_prev_7d":0},
+{"hotel":"h4","currency":"JPY","count":2,"avg":100.08,"min":100.00,"max":100.15,"avg_24h":100.15,"trend_24h":"+0.2%","avg_7d":100.08,"trend_7d":null,"sum_micros":200150000,"min_micros":100000000,"max_micros":100150000,"count_24h":1,"sum_micros_24h":100150000,"count_prev_24h":1,"sum_micros_prev_24h":100000000,"count_7d":2,"sum_micros_7d":200150000,"count_prev_7d":0,"sum_micros_prev_7d":0}
+],"rejected":{"bad_currency":1},"now":NOW,"window":86400}
 EOF
+    is $out, $want_json,
+        'report: json (exact decimals, null for none, the exact integers)';
 
     # filters, and a clock a day later: yesterday's hours become the
     # previous day, today's have none

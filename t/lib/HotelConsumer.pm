@@ -21,7 +21,8 @@ our @EXPORT = qw(
     sqlite_rows query_rows db_aggregates db_offsets db_rejected db_snapshot
     stream_positions prefix_truth
     compare_aggregates expected_report_csv money_cents trend_permille
-    log_tail
+    log_tail report_lines report_order report_cells report_csv_line
+    report_header report_movers
 );
 
 my %Running;        # pid => log file, for the END cleanup
@@ -297,13 +298,16 @@ sub trend_permille {
         scalar $a->copy->bdiv(10), scalar $a->copy->bmod(10);
 }
 
-# The CSV report of a truth hash (as aggregate_records() makes) with the
-# clock at $now: one line per hotel and currency, in byte order.
-sub expected_report_csv {
-    my ($truth, $now) = @_;
-    my $day = 86400;
-    my %w = (all => [-9**18, 9**18], d => [$now - $day, $now],
-             pd => [$now - 2 * $day, $now - $day],
+# The lines of the report a truth hash (as aggregate_records() makes)
+# implies with the clock at $o{now} and the short window $o{window}
+# (seconds, a day unless given): one per hotel and currency, in byte
+# order, each { hotel, currency, win => { all, d, pd, w, pw } }, a window
+# being [count, sum (BigInt), min, max] or absent when it has no bucket.
+sub report_lines {
+    my ($truth, %o) = @_;
+    my ($now, $win, $day) = ($o{now}, $o{window} || 86400, 86400);
+    my %w = (all => [-9**18, 9**18], d => [$now - $win, $now],
+             pd => [$now - 2 * $win, $now - $win],
              w => [$now - 7 * $day, $now],
              pw => [$now - 14 * $day, $now - 7 * $day]);
     my %line;
@@ -319,22 +323,122 @@ sub expected_report_csv {
             $l->[3] = $mx if $mx > $l->[3];
         }
     }
-    my @out = ('hotel,currency,count,avg,min,max,avg_24h,trend_24h,'
-               . 'avg_7d,trend_7d');
-    for my $hc (sort keys %line) {
-        my ($h, $c) = split /\0/, $hc;
-        my $L = $line{$hc};
-        my $avg = sub { my $x = $L->{$_[0]}; $x ? money_cents($x->[1], $x->[0]) : '' };
-        my $tr = sub {
-            my ($a, $b) = @{$L}{@_};
-            $a && $b ? trend_permille($a->[1], $a->[0], $b->[1], $b->[0]) : '';
-        };
-        my $csv = $h =~ /[",\r\n]/ ? do { (my $q = $h) =~ s/"/""/g; "\"$q\"" } : $h;
-        push @out, join ',', $csv, $c, $L->{all}[0], $avg->('all'),
-            money_cents($L->{all}[2], 1), money_cents($L->{all}[3], 1),
-            $avg->('d'), $tr->('d', 'pd'), $avg->('w'), $tr->('w', 'pw');
+    return [ map { my ($h, $c) = split /\0/, $_;
+                   { hotel => $h, currency => $c, win => $line{$_} } }
+             sort keys %line ];
+}
+
+# A line's trend as the fraction [num, den] of its two averages (new
+# over old), for $sort 'trend' (the short window) or 'trend_7d'; undef
+# without one.
+sub line_trend {
+    my ($l, $sort) = @_;
+    my ($wn, $wb) = $sort eq 'trend_7d' ? ('w', 'pw') : ('d', 'pd');
+    my ($N, $B) = @{ $l->{win} }{$wn, $wb};
+    return undef unless $N && $B && $N->[0] > 0 && $B->[0] > 0
+                        && $B->[1] > 0;
+    return [ big($N->[1]) * $B->[0], big($B->[1]) * $N->[0] ];
+}
+
+# The report's order and cut, computed here from the definitions in the
+# README: %o has sort (hotel, trend, trend_7d, avg, count), order (asc,
+# desc; desc unless sorting by hotel), top, min_count.  Figures compare
+# exactly (cross products of BigInts); a line without the figure comes
+# last either way; ties by hotel, then currency, ascending.
+sub report_order {
+    my ($lines, %o) = @_;
+    my $sort = $o{sort} || 'hotel';
+    my $desc = ($o{order} || ($sort eq 'hotel' ? 'asc' : 'desc')) eq 'desc';
+    # (not $b: sort's own)
+    my ($wn, $wb) = $sort eq 'trend_7d' ? ('w', 'pw') : ('d', 'pd');
+    my @l = grep {
+        !$o{min_count}
+        || (($_->{win}{$wn} || [0])->[0] >= $o{min_count}
+            && ($_->{win}{$wb} || [0])->[0] >= $o{min_count})
+    } @$lines;
+    my $figure = sub {
+        my $l = shift;
+        return line_trend($l, $sort) if $sort =~ /^trend/;
+        return [ big($l->{win}{all}[1]), big($l->{win}{all}[0]) ]
+            if $sort eq 'avg';
+        return [ big($l->{win}{all}[0]), big(1) ];
+    };
+    my $by_name = sub {
+        $_[0]{hotel} cmp $_[1]{hotel} || $_[0]{currency} cmp $_[1]{currency}
+    };
+    if ($sort eq 'hotel') {
+        @l = sort { $by_name->($a, $b) } @l;
+        @l = reverse @l if $desc;
+    } else {
+        my %f = map { ("$_->{hotel}\0$_->{currency}" => $figure->($_)) } @l;
+        @l = sort {
+            my ($fa, $fb) = @f{"$a->{hotel}\0$a->{currency}",
+                               "$b->{hotel}\0$b->{currency}"};
+            if ($fa && $fb) {
+                my $c = ($fa->[0] * $fb->[1]) <=> ($fb->[0] * $fa->[1]);
+                $c = -$c if $desc;
+                $c || $by_name->($a, $b);
+            } elsif ($fa || $fb) {
+                $fa ? -1 : 1;
+            } else {
+                $by_name->($a, $b);
+            }
+        } @l;
     }
-    return \@out;
+    splice @l, $o{top} if $o{top} && @l > $o{top};
+    return \@l;
+}
+
+# The risers and fallers of the page: the first $top lines of the order
+# by trend whose average rose, and the last $top whose average fell,
+# the biggest fall first.
+sub report_movers {
+    my ($lines, %o) = @_;
+    my $ord = report_order($lines, %o, order => 'desc', top => 0);
+    my $sign = sub {
+        my $t = line_trend($_[0], $o{sort} || 'trend') or return 0;
+        return $t->[0] <=> $t->[1];
+    };
+    my @up = grep { $sign->($_) > 0 } @$ord;
+    my @down = reverse grep { $sign->($_) < 0 } @$ord;
+    splice @up, $o{top} if @up > $o{top};
+    splice @down, $o{top} if @down > $o{top};
+    return (\@up, \@down);
+}
+
+sub report_header {
+    my $label = shift || '24h';
+    return "hotel,currency,count,avg,min,max,avg_$label,trend_$label,"
+        . 'avg_7d,trend_7d';
+}
+
+# One line's ten cells, '' for an empty window.
+sub report_cells {
+    my $l = shift;
+    my $L = $l->{win};
+    my $avg = sub { my $x = $L->{$_[0]}; $x ? money_cents($x->[1], $x->[0]) : '' };
+    my $tr = sub {
+        my ($a, $b) = @{$L}{@_};
+        $a && $b ? trend_permille($a->[1], $a->[0], $b->[1], $b->[0]) : '';
+    };
+    return ($l->{hotel}, $l->{currency}, $L->{all}[0], $avg->('all'),
+            money_cents($L->{all}[2], 1), money_cents($L->{all}[3], 1),
+            $avg->('d'), $tr->('d', 'pd'), $avg->('w'), $tr->('w', 'pw'));
+}
+
+# One line as the CSV report writes it.
+sub report_csv_line {
+    my ($h, @c) = report_cells(shift);
+    my $csv = $h =~ /[",\r\n]/ ? do { (my $q = $h) =~ s/"/""/g; "\"$q\"" } : $h;
+    return join ',', $csv, @c;
+}
+
+# The CSV report of a truth hash with the clock at $now: one line per
+# hotel and currency, in byte order.
+sub expected_report_csv {
+    my ($truth, $now) = @_;
+    return [ report_header(),
+             map { report_csv_line($_) } @{ report_lines($truth, now => $now) } ];
 }
 
 1;
