@@ -141,7 +141,7 @@ sub cards {
                       .*?<span\ class="name">([^<]*)</span>
                       .*?<div\ class="trend"><span[^>]*>[^<]*</span>\s*
                       ([^<]*)</div>
-                      .*?<div\ class="avgs">average\ <b>([^<]*)</b>,\ was\x20
+                      .*?<div\ class="avgs"><b>([^<]*)</b>,\ was\x20
                       ([^<]*)<br>
                       .*?<svg\ class="chart"}sgx)
     {

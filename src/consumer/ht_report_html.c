@@ -61,7 +61,8 @@ static void ht_page_table(const ht_page_t *pg, FILE *out);
 static void ht_page_foot(const ht_page_t *pg, FILE *out);
 static void ht_html_text(const char *s, FILE *out);
 static char *ht_html_escape(char *buf, size_t size, const char *s);
-static char *ht_html_words(char *buf, size_t size, int64_t seconds);
+static char *ht_html_words(char *buf, size_t size, int64_t seconds,
+    int one);
 static char *ht_html_range(char *buf, size_t size, int64_t from,
     int64_t to);
 
@@ -136,7 +137,7 @@ ht_report_html(const ht_report_t *r, FILE *out, char *err, size_t errlen)
     pg.to = r->hi[pg.now_w];
     pg.mid = r->lo[pg.now_w];
     pg.from = r->lo[pg.before_w];
-    ht_html_words(pg.words, sizeof(pg.words), pg.to - pg.mid);
+    ht_html_words(pg.words, sizeof(pg.words), pg.to - pg.mid, 0);
 
     rc = ht_page_pick(&pg);
 
@@ -358,7 +359,7 @@ ht_page_intro(const ht_page_t *pg, FILE *out)
         fprintf(out, "Records read: %s", data);
 
         if (r->bucket > 0) {
-            ht_html_words(per, sizeof(per), r->bucket);
+            ht_html_words(per, sizeof(per), r->bucket, 1);
             fprintf(out, ", in buckets of %s", per);
         }
 
@@ -442,7 +443,7 @@ ht_page_card(const ht_page_t *pg, const ht_mover_t *m, FILE *out)
             l->currency, trend, m->rank, id, l->currency,
             m->direction > 0 ? "▲" : "▼", trend);
 
-    fprintf(out, "<div class=\"avgs\">average <b>%s %s</b>, was %s<br>"
+    fprintf(out, "<div class=\"avgs\"><b>%s %s</b>, was %s<br>"
             "%lld records, %lld before</div>\n", now, l->currency, before,
             (long long) wn->count, (long long) wb->count);
 
@@ -588,9 +589,12 @@ ht_html_escape(char *buf, size_t size, const char *s)
 }
 
 
-/* "5 minutes", "24 hours", "7 days", "90 seconds" */
+/*
+ * "5 minutes", "24 hours", "7 days", "90 seconds"; for one unit, "1
+ * minute" if one is set, else "minute" ("the last minute")
+ */
 static char *
-ht_html_words(char *buf, size_t size, int64_t s)
+ht_html_words(char *buf, size_t size, int64_t s, int one)
 {
     int64_t      n;
     const char  *unit;
@@ -612,7 +616,13 @@ ht_html_words(char *buf, size_t size, int64_t s)
         unit = "second";
     }
 
-    snprintf(buf, size, "%lld %s%s", (long long) n, unit, n == 1 ? "" : "s");
+    if (n == 1 && !one) {
+        snprintf(buf, size, "%s", unit);
+
+    } else {
+        snprintf(buf, size, "%lld %s%s", (long long) n, unit,
+                 n == 1 ? "" : "s");
+    }
 
     return buf;
 }
