@@ -11,6 +11,9 @@
 #     file says so: consumed, none counted, the lag of each partition
 #     the records it got, the last commit not moving; on SIGTERM the
 #     batch is written and the last file has them counted, lag 0;
+#   - a consumer waiting for a PostgreSQL server that is not there
+#     writes the file all the same: no partition held (the alert
+#     HotelTrendsNotConsuming), a fresh write;
 #   - the alerting rules of doc/prometheus pass promtool check rules,
 #     and their unit test (t/prometheus) passes promtool test rules.
 
@@ -212,6 +215,37 @@ is_deeply [ map { lag($s, $_) } 0 .. 2 ], [0, 0, 0], 'and lag 0';
 is $s->{hotel_trends_batch_commit_seconds_count}, 1, 'in one batch';
 is_deeply db_offsets({ sqlite => $db }, $topic), $end_offsets,
     'the database agrees';
+
+# ------------------------------------- waiting for the database first
+
+{
+    my $wprom = "$dir/waiting.prom";
+    my $wlog = "$dir/waiting.log";
+    my $t = time;
+    my $wpid = consumer_start(topic => $topic, group => "$uniq-w",
+                              db => "host=$dir/no-such-server dbname=x",
+                              log => $wlog,
+                              args => [ '--metrics-file', $wprom,
+                                        '--metrics-interval', 1 ]);
+    my $deadline = time + 30;
+    my $ws = {};
+    while (time < $deadline) {
+        $ws = samples(slurp($wprom));
+        last if ($ws->{hotel_trends_metrics_timestamp_seconds} || 0) > $t + 1;
+        sleep 0.2;
+    }
+    is consumer_stop($wpid, 'TERM', 30), 0,
+        'waiting for the database: SIGTERM exits 0' or diag log_tail($wlog);
+    like log_tail($wlog), qr/the database is not available/,
+        'waiting for the database: logged';
+    ok(($ws->{hotel_trends_metrics_timestamp_seconds} || 0) > $t + 1,
+       'waiting for the database: the file is written, and again');
+    is $ws->{hotel_trends_partitions_assigned}, 0, 'no partition held';
+    is $ws->{hotel_trends_records_consumed_total}, 0, 'nothing consumed';
+    ($st, $out) = promtool_check(slurp($wprom));
+    ok $st == 0 && $out eq '', 'waiting: promtool check metrics passes'
+        or diag $out;
+}
 
 # ----------------------------------------------------------- the rules
 

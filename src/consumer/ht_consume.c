@@ -216,6 +216,10 @@ ht_consume_open_store(ht_consumer_t *c)
         ht_sleep_ms(backoff);
         backoff = ht_backoff_next(backoff);
 
+        /* the metrics file says so meanwhile: no partition held */
+        c->now = ht_now_ms(CLOCK_MONOTONIC);
+        ht_consume_metrics_write(c, 0);
+
         if (ht_consume_stopping()) {
             ht_log_info("stopped while waiting for the database");
             return HT_EXIT_OK;
