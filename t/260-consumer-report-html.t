@@ -176,7 +176,8 @@ ok grep({ $_->{hotel} eq 'b&b-21' && $_->{name} eq 'b&b-21' }
 
 my @rows = $dom =~ /<tbody>(.*?)<\/tbody>/s ? ($1 =~ /<tr>/g) : ();
 is scalar @rows, 10, 'the table: a row per card';
-like $dom, qr/<title>Hotel price trends: the last 10 minutes, \d{4}-\d\d-\d\d \d\d:\d\d to \d\d:\d\d UTC<\/title>/,
+like $dom, qr{<title>Hotel\ price\ trends:\ the\ last\ 10\ minutes,
+                \ \d{4}-\d\d-\d\d\ \d\d:\d\d\ to\ \d\d:\d\d\ UTC</title>}x,
     'the title says the window, in UTC';
 
 # the check sees console errors: the same page, one image from elsewhere
