@@ -477,6 +477,7 @@ cmd_micro(void)
 
             } else {
                 memcpy(copy, page, size);
+                memset(copy + size, 0, HK_EXTRACT_PADDING);
                 rc = hk_extract_document(rules, &h, &m, copy, size, error,
                                          sizeof(error));
             }

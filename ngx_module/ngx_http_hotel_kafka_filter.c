@@ -47,6 +47,10 @@ static ngx_uint_t ngx_http_hotel_kafka_wanted(ngx_http_request_t *r,
     ngx_http_hotel_kafka_loc_conf_t *hlcf);
 
 
+/* an empty page, and the padding the whole-page reader may look at */
+static u_char  ngx_http_hotel_kafka_empty[HK_EXTRACT_PADDING];
+
+
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
@@ -429,6 +433,18 @@ ngx_http_hotel_kafka_finish(ngx_http_hotel_kafka_ctx_t *ctx)
         ctx->extract = NULL;
 
     } else {
+        /*
+         * simdjson reads into the padding (and decides on what it finds
+         * there, valgrind says): zeroes, as the differential fuzzer feeds
+         */
+
+        if (ctx->body) {
+            ngx_memzero(ctx->body + ctx->len, HK_EXTRACT_PADDING);
+
+        } else {
+            ctx->body = ngx_http_hotel_kafka_empty;
+        }
+
         rc = hk_extract_document(ctx->conf->rules,
                                  &ngx_http_hotel_kafka_handlers, ctx,
                                  ctx->body, ctx->len,
