@@ -1,8 +1,12 @@
 # Self-tests of our Test::Nginx::Socket work-alike against plain nginx.
-# Every block here except TEST 14 (our request_body section) uses only
-# what the real Test::Nginx::Socket offers and must pass under it too.
+# Every block here uses only what the real Test::Nginx::Socket offers and
+# passes under it too; t/002-harness-rules.t checks the rules where the
+# two must agree (what error_log sees, a block without --- config...).
 
 use Test::Nginx::Socket 'no_plan';
+use FindBin;
+BEGIN { push @INC, "$FindBin::Bin/lib" }    # t/lib last: helpers only
+use HotelBlocks;
 
 repeat_each(1);
 no_shuffle();
@@ -10,22 +14,9 @@ log_level('info');
 no_long_string();
 
 # Blocks marked "--- use_master" run with a master and two workers; the
-# others in single-process mode (the settings are read per block).
-add_block_preprocessor(sub {
-    my $block = shift;
-    if (defined $block->use_master) {
-        master_on();
-        workers(2);
-        if ($ENV{TEST_NGINX_USE_VALGRIND}) {
-            # The harness runs nginx without workers under valgrind.
-            $block->set_value($_, undef)
-                for qw(error_log shutdown_error_log);
-        }
-    } else {
-        master_off();
-        workers(1);
-    }
-});
+# others in single-process mode (the settings are read per block). The
+# harness runs nginx without workers under valgrind.
+use_master_blocks(qw(error_log shutdown_error_log));
 
 # Counts the bodies the response body checks saw, to check the hook itself.
 my %seen;
@@ -59,7 +50,7 @@ Content-Length: 5
 
 
 
-=== TEST 2: response_body_like, multi-line body with the final newline
+=== TEST 2: response_body_like on a body with the final newline
 --- config
     location = /t {
         return 200 "hello, world\n";
@@ -67,12 +58,23 @@ Content-Length: 5
 --- request
 GET /t
 --- response_body_like: ^hello, \w+$
+
+
+
+=== TEST 3: response_body, multi-line, with the final newline
+--- config
+    location = /t {
+        return 200 "hello,\nworld\n";
+    }
+--- request
+GET /t
 --- response_body
-hello, world
+hello,
+world
 
 
 
-=== TEST 3: error_code
+=== TEST 4: error_code
 --- config
     location = /t {
         return 200 "never";
@@ -84,7 +86,7 @@ GET /nowhere
 
 
 
-=== TEST 4: more_headers reach nginx
+=== TEST 5: more_headers reach nginx
 --- config
     location = /t {
         return 200 "foo=$http_x_foo bar=$http_x_bar";
@@ -98,10 +100,10 @@ X-Bar: world
 
 
 
-=== TEST 5: error_log and no_error_log
+=== TEST 6: error_log and no_error_log
 --- config
     location /missing {
-        root $TEST_NGINX_HTML_DIR;
+        root $TEST_NGINX_SERVER_ROOT/html;
     }
 --- request
 GET /missing/file.html
@@ -115,10 +117,10 @@ No such file or directory
 
 
 
-=== TEST 6: error_log with eval'ed regexes
+=== TEST 7: error_log with eval'ed regexes
 --- config
     location /missing {
-        root $TEST_NGINX_HTML_DIR;
+        root $TEST_NGINX_SERVER_ROOT/html;
     }
 --- request
 GET /missing/other.html
@@ -130,7 +132,7 @@ GET /missing/other.html
 
 
 
-=== TEST 7: must_die on an unknown directive
+=== TEST 8: must_die on an unknown directive
 --- config
     foo_bar on;
 --- must_die
@@ -140,7 +142,7 @@ unknown directive "foo_bar"
 
 
 
-=== TEST 8: request eval array with per-request expectations
+=== TEST 9: request eval array with per-request expectations
 --- config
     location = /a {
         return 200 "A";
@@ -161,7 +163,7 @@ unknown directive "foo_bar"
 
 
 
-=== TEST 9: many requests from an eval'ed list
+=== TEST 10: many requests from an eval'ed list
 --- config
     location = /search {
         return 200 "q=$arg_q";
@@ -174,7 +176,7 @@ unknown directive "foo_bar"
 
 
 
-=== TEST 10: chunked response bodies are decoded
+=== TEST 11: chunked response bodies are decoded
 --- config
     location = /t {
         sub_filter_types *;
@@ -191,7 +193,7 @@ Transfer-Encoding: chunked
 
 
 
-=== TEST 11: pipelined requests on one connection
+=== TEST 12: pipelined requests on one connection
 --- config
     location = /p {
         return 200 "$arg_n:$connection_requests";
@@ -203,7 +205,7 @@ Transfer-Encoding: chunked
 
 
 
-=== TEST 12: master process with two workers, graceful shutdown
+=== TEST 13: master process with two workers, graceful shutdown
 --- use_master
 --- config
     location = /t {
@@ -221,7 +223,7 @@ gracefully shutting down
 
 
 
-=== TEST 13: POST with the body in the request section
+=== TEST 14: POST with the body in the request section
 --- config
     location = /echo {
         return 200 "len=$content_length";
@@ -232,13 +234,25 @@ gracefully shutting down
 
 
 
-=== TEST 14: request_body section (our extension, not in Test::Nginx)
+=== TEST 15: error_log is looked for in the lines of each request
 --- config
-    location = /echo {
-        return 200 "len=$content_length";
+    location /missing {
+        root $TEST_NGINX_SERVER_ROOT/html;
     }
+--- request eval
+["GET /missing/one.html", "GET /missing/two.html"]
+--- error_code eval
+[404, 404]
+--- error_log
+No such file or directory
+--- no_error_log
+[crit]
+
+
+
+=== TEST 16: without --- config, the previous block's nginx serves the block
 --- request
-POST /echo
---- request_body chomp
-0123456789abc
---- response_body: len=13
+GET /missing/three.html
+--- error_code: 404
+--- error_log eval
+[qr/open\(\) ".*three\.html" failed/]

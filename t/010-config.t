@@ -5,14 +5,26 @@
 # loaded but not used creates no producer.
 #
 # The expected messages are matched without nginx's "nginx: " prefix or
-# the pid, so that they match the line in error.log (real Test::Nginx) as
-# well as the one on nginx's stderr (our harness looks at both).
+# the pid: both harnesses start nginx with -e, and look for them in
+# error.log.
 
 use Test::Nginx::Socket 'no_plan';
+use FindBin;
+BEGIN { push @INC, "$FindBin::Bin/lib" }    # t/lib last: helpers only
+use HotelBlocks;
 
 repeat_each(1);
 no_shuffle();
 log_level('info');
+add_response_body_check(\&check_block_sections);
+
+# Blocks about the http{} level have no server configuration of their own:
+# an empty one. (Without "--- config" Test::Nginx::Socket would run the
+# block against the previous block's nginx, and bail out on the first.)
+add_block_preprocessor(sub {
+    my $block = shift;
+    $block->set_value(config => '') unless defined $block->config;
+});
 
 run_tests();
 
@@ -975,7 +987,7 @@ __DATA__
 ["GET /search", "GET /t", "GET /status", "GET /metrics"]
 --- response_body_like eval
 [qr/^\{"data"/, qr/^ok$/, qr/^\{"produced":0,/, qr/^# HELP /]
---- error_log eval
+--- block_error_log eval
 [qr/\[info\] .*hotel kafka: producer started \(librdkafka [\d.]+\)/]
 --- no_error_log eval
 # The first idempotent producer on a fresh broker may be told to retry

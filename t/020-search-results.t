@@ -3,12 +3,16 @@
 # untouched; only configured statuses; counters for what was skipped.
 
 use Test::Nginx::Socket 'no_plan';
+use FindBin;
+BEGIN { push @INC, "$FindBin::Bin/lib" }    # t/lib last: helpers only
+use HotelBlocks;
 use HotelKafka;
 
 repeat_each(1);
 no_shuffle();
 log_level('info');
 add_response_body_check(\&check_kafka_block);
+add_response_body_check(\&check_block_sections);
 
 run_tests();
 
@@ -108,7 +112,7 @@ hotel_id=zrh-2 rate_micros=275500000 currency=CHF position=1
     hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
 
     server {
-        listen unix:$TEST_NGINX_HTML_DIR/backend.sock;
+        listen unix:$TEST_NGINX_SERVER_ROOT/html/backend.sock;
 
         location /search {
             default_type application/json;
@@ -117,7 +121,7 @@ hotel_id=zrh-2 rate_micros=275500000 currency=CHF position=1
     }
 --- config
     location /search {
-        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/backend.sock;
+        proxy_pass http://unix:$TEST_NGINX_SERVER_ROOT/html/backend.sock;
         proxy_buffering off;
         proxy_buffer_size 200;
         hotel_kafka_search_results on;
@@ -230,7 +234,7 @@ hotel_id=good rate_micros=12340000 currency=GBP position=9
 hotel_id=first
 hotel_id=t1
 hotel_id=t2
---- error_log
+--- block_error_log
 search results not read
 --- no_error_log
 [error]
@@ -242,7 +246,7 @@ search results not read
     hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
 
     server {
-        listen unix:$TEST_NGINX_HTML_DIR/backend.sock;
+        listen unix:$TEST_NGINX_SERVER_ROOT/html/backend.sock;
 
         location / {
             add_header Content-Encoding gzip;
@@ -251,7 +255,7 @@ search results not read
     }
 --- config
     location = /gz {
-        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/backend.sock;
+        proxy_pass http://unix:$TEST_NGINX_SERVER_ROOT/html/backend.sock;
         hotel_kafka_search_results on;
         hotel_kafka_topic $TEST_NGINX_RUN_ID-gz;
     }

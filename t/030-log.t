@@ -5,6 +5,8 @@
 # "off"; values that cannot become a record are counted under "skipped".
 
 use Test::Nginx::Socket 'no_plan';
+use FindBin;
+BEGIN { push @INC, "$FindBin::Bin/lib" }    # t/lib last: helpers only
 use HotelKafka;
 use Time::HiRes ();
 
@@ -112,7 +114,7 @@ hotel_id=big-pos rate_micros=6000000 currency=EUR position=0
     hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
 
     server {
-        listen unix:$TEST_NGINX_HTML_DIR/backend.sock;
+        listen unix:$TEST_NGINX_SERVER_ROOT/html/backend.sock;
 
         location /api/hotel {
             add_header X-Hotel-Id $arg_id;
@@ -124,7 +126,7 @@ hotel_id=big-pos rate_micros=6000000 currency=EUR position=0
     }
 --- config
     location /api/ {
-        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/backend.sock;
+        proxy_pass http://unix:$TEST_NGINX_SERVER_ROOT/html/backend.sock;
         hotel_kafka_topic $TEST_NGINX_RUN_ID-log-upstream;
         hotel_kafka_log id=$upstream_http_x_hotel_id
                         rate=$upstream_http_x_hotel_rate

@@ -5,34 +5,24 @@
 # or the log; one entry per worker with a master and two workers.
 
 use Test::Nginx::Socket 'no_plan';
+use FindBin;
+BEGIN { push @INC, "$FindBin::Bin/lib" }    # t/lib last: helpers only
+use HotelBlocks;
 use HotelKafka;
 use File::Temp ();
-use IO::Socket::INET;
-use JSON::PP ();
-use Time::HiRes ();
+use HotelNginx ();
 
 repeat_each(1);
 no_shuffle();
 log_level('info');
 add_response_body_check(\&check_kafka_block);
+# the status_* sections and block_error_log (t/lib/HotelBlocks.pm)
+add_response_body_check(\&check_block_sections);
 
 # Blocks with "--- use_master" run with a master and two workers, the
 # others in single-process mode. (The harness runs nginx without workers
 # under valgrind: the two-worker expectations do not apply there.)
-add_block_preprocessor(sub {
-    my $block = shift;
-    if (defined $block->use_master) {
-        master_on();
-        workers(2);
-        if ($ENV{TEST_NGINX_USE_VALGRIND}) {
-            $block->set_value($_, undef)
-                for qw(status_eventually response_body_like);
-        }
-    } else {
-        master_off();
-        workers(1);
-    }
-});
+use_master_blocks(qw(status_eventually response_body_like));
 
 # The Prometheus text of the status, as one regex: every line is a
 # comment or a sample, each family has its HELP and TYPE, and the given
@@ -64,33 +54,8 @@ sub main::prometheus_like {
     return qr/$re/ms;
 }
 
-sub http_get {
-    my $uri = shift;
-    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                     PeerPort => server_port(),
-                                     Proto => 'tcp', Timeout => 3)
-        or return '';
-    print $sock "GET $uri HTTP/1.0\r\nHost: localhost\r\n\r\n";
-    local $/;
-    my $resp = <$sock>;
-    close $sock;
-    return defined $resp && $resp =~ /\r\n\r\n(.*)\z/s ? $1 : '';
-}
-
-# More checks of this suite, after a block's last request, on sections
-# of their own:
-#
-#   --- status_eventually eval   [URI, qr/.../, ...]: GET URI until the
-#                                body matches every regex (10 s at most;
-#                                delivery reports come a few ms after
-#                                the records), then one test per regex
-#   --- status_sums              that body's JSON: each total is the sum
-#                                over the workers
-#   --- status_bytes_in_topic    its delivered_bytes is the size of the
-#                                record values in the block's topic
-#   --- promtool                 URIs whose Prometheus text must pass
-#                                "promtool check metrics" (Debian's
-#                                prometheus package) without a word
+# --- promtool: URIs whose Prometheus text must pass "promtool check
+# metrics" (Debian's prometheus package) without a word
 add_response_body_check(sub {
     my ($block, $body, $req_idx, $rep, $dry_run) = @_;
     return if $dry_run || !defined $block->promtool;
@@ -101,7 +66,7 @@ add_response_body_check(sub {
     my $name = $block->name;
     my $bin = (grep { -x "$_/promtool" } split /:/, $ENV{PATH})[0];
     for my $uri (split ' ', $block->promtool) {
-        my $text = http_get($uri);
+        my $text = HotelNginx::http_get(server_port(), $uri, 3)->{body} // '';
         my ($fh, $file) = File::Temp::tempfile(UNLINK => 1);
         print $fh $text;
         close $fh;
@@ -113,61 +78,6 @@ add_response_body_check(sub {
             or Test::More::diag("promtool ($st): $out");
     }
 });
-
-add_response_body_check(sub {
-    my ($block, $body, $req_idx, $rep, $dry_run) = @_;
-    return if $dry_run;
-    my $spec = $block->status_eventually;
-    return unless ref $spec eq 'ARRAY';
-    my $reqs = $block->request;
-    my $nreq = ref $reqs eq 'ARRAY' ? scalar @$reqs : 1;
-    return unless ($req_idx || 0) == $nreq - 1;
-
-    my $name = $block->name;
-    my ($uri, @res) = @$spec;
-    my $deadline = Time::HiRes::time() + 10;
-    my $got;
-    while (1) {
-        $got = http_get($uri);
-        last unless grep { $got !~ $_ } @res;
-        last if Time::HiRes::time() > $deadline;
-        Time::HiRes::sleep(0.1);
-    }
-    for my $i (0 .. $#res) {
-        Test::More::like($got, $res[$i], "$name - $uri eventually ($i)");
-    }
-
-    if (defined $block->status_sums) {
-        my $st = eval { JSON::PP::decode_json($got) };
-        Test::More::ok($st, "$name - the status is valid JSON")
-            or Test::More::diag($@);
-        $st ||= { workers => [] };
-        for my $k (qw(produced delivered failed)) {
-            my $sum = 0;
-            $sum += $_->{$k} for @{ $st->{workers} };
-            Test::More::is($sum, $st->{$k},
-                           "$name - $k is the sum over the workers");
-        }
-        my ($sum, $total) = (0, 0);
-        $sum += $_->{dropped} for @{ $st->{workers} };
-        $total += $_ for values %{ $st->{dropped} || {} };
-        Test::More::is($sum, $total,
-                       "$name - dropped is the sum over the workers");
-    }
-
-    if (defined $block->status_bytes_in_topic) {
-        my $topic = $block->kafka_topic;
-        $topic =~ s/^\s+|\s+$//g;
-        my $bytes = 0;
-        $bytes += length $_->{value} for kafka_read(kafka_topic($topic));
-        my ($delivered) = $got =~ /"delivered_bytes":(\d+)/;
-        Test::More::ok($bytes > 0, "$name - the topic has record values");
-        Test::More::is($delivered, $bytes,
-                       "$name - delivered_bytes is the size of the values "
-                       . "in the topic");
-    }
-});
-
 run_tests();
 
 __DATA__
@@ -347,7 +257,7 @@ hotel_id=p1 position=0
 --- response_body_like eval
 [qr/403 Forbidden/, qr/\A\{"produced":0,/, qr/403 Forbidden/,
  qr/403 Forbidden/]
---- error_log
+--- block_error_log
 access forbidden by rule
 
 
@@ -380,7 +290,7 @@ access forbidden by rule
 --- status_eventually eval
 ["/status", qr/"last_error":"[^"]*(?i:sasl)[^"]*"/, qr/\A(?!.*secret123)/s]
 --- wait: 0.5
---- error_log
+--- block_error_log
 sasl.password = [redacted]
 --- no_error_log
 secret123

@@ -18,11 +18,13 @@
 use strict;
 use warnings;
 
+use FindBin;
+BEGIN { push @INC, "$FindBin::Bin/lib" }    # t/lib last: helpers only
 use Test::More;
 use Time::HiRes qw(sleep time);
 use HotelKafka;
 use HotelNginx qw(own_cluster broker_kill broker_restart broker_stop
-                  wait_until);
+                  wait_until queued dropped settled counters);
 
 plan skip_all => 'TEST_NGINX_LOAD_MODULES is not set (the module to test)'
     unless $ENV{TEST_NGINX_LOAD_MODULES};
@@ -71,34 +73,6 @@ sub expected_body {
     my $uri = shift;
     my ($n, $q) = $uri =~ m{^/p(\d)\?q=(.+)$} or return '';
     return page_json($n, $q);
-}
-
-sub queued {
-    my $st = shift;
-    my $q = 0;
-    $q += $_->{queue_depth} for @{ $st->{workers} || [] };
-    return $q;
-}
-
-sub dropped {
-    my $st = shift;
-    my $d = 0;
-    $d += $_ for values %{ $st->{dropped} || {} };
-    return $d;
-}
-
-sub settled {
-    my $st = shift;
-    return $st && queued($st) == 0
-        && $st->{produced} == $st->{delivered} + $st->{failed};
-}
-
-sub counters {
-    my $st = shift;
-    return 'no status' unless $st;
-    return sprintf 'produced %d delivered %d failed %d dropped %d queued %d',
-        $st->{produced}, $st->{delivered}, $st->{failed}, dropped($st),
-        queued($st);
 }
 
 # "partition 0, leader N, replicas: a,b,c, isrs: a,b" from kcat -L

@@ -12,6 +12,8 @@
 use strict;
 use warnings;
 
+use FindBin;
+BEGIN { push @INC, "$FindBin::Bin/lib" }    # t/lib last: helpers only
 use Test::More;
 use JSON::PP ();
 use Time::HiRes qw(sleep time);

@@ -8,7 +8,8 @@
 
 use Test::Nginx::Socket;
 use FindBin;
-use HTTP::Tiny;
+BEGIN { push @INC, "$FindBin::Bin/lib" }    # t/lib last: helpers only
+use HotelBlocks;
 use IPC::Open2;
 use Time::HiRes qw(sleep);
 
@@ -48,14 +49,8 @@ log_level('info');
 # page, after the recovery, goes through a new producer; request 3 reads
 # the counters once the new producer has delivered.
 sub wait_delivered {
-    my $want = shift;
-    my $url = 'http://127.0.0.1:' . server_port() . '/status';
-    for (1 .. 100) {
-        my $res = HTTP::Tiny->new->get($url);
-        return 1 if $res->{content} =~ /"delivered":$want,/;
-        sleep 0.1;
-    }
-    return 0;
+    my $want = qr/"delivered":$_[0],/;
+    return status_poll('/status', [$want], 10) =~ $want;
 }
 
 add_response_body_check(sub {
@@ -73,6 +68,8 @@ add_response_body_check(sub {
         is($started, 2, 'a second producer was started, without a reload');
     }
 });
+# block_error_log (t/lib/HotelBlocks.pm)
+add_response_body_check(\&check_block_sections);
 
 run_tests();
 
@@ -95,5 +92,5 @@ __DATA__
 --- response_body_like eval
 [qr/h1/, qr/h1/, qr/h1/,
  qr/^\{"produced":3,"delivered":2,"failed":1,/]
---- error_log eval
+--- block_error_log eval
 [qr/\[error\] .*hotel kafka: fatal producer error: .*sequence desynchronization.*; creating a new producer/]

@@ -24,82 +24,56 @@
 # TEST_NGINX_KAFKA_CA and TEST_NGINX_KAFKA_WRONG_CA are for the blocks.
 
 use Test::Nginx::Socket;
-use HotelKafka;
-
-use File::Path qw(remove_tree);
-use File::Temp qw(tempdir);
 use FindBin;
-use HTTP::Tiny;
-use POSIX qw(WNOHANG);
+BEGIN { push @INC, "$FindBin::Bin/lib" }    # t/lib last: helpers only
+use HotelBlocks;
+use HotelConsumer qw(trends_run consumer_wait consumer_stop hotel_totals);
+use HotelKafka;
+use HotelNginx qw(own_broker);
+
+use File::Temp qw(tempdir);
 use Time::HiRes qw(sleep time);
 
-my $Root = "$FindBin::Bin/..";
-my $Trends = $ENV{HOTEL_TRENDS} || "$Root/build/hotel-trends";
+$ENV{HOTEL_TRENDS} ||= "$FindBin::Bin/../build/hotel-trends";
 
 sub have { my $p = shift; grep { -x "$_/$p" } split /:/, $ENV{PATH} }
 
 plan skip_all => 'openssl is not installed (the test CA is made with it)'
     unless have('openssl');
 plan skip_all => 'kcat is not installed' unless have('kcat');
-plan skip_all => "$Trends is not built (make consumer)" unless -x $Trends;
+plan skip_all => "$ENV{HOTEL_TRENDS} is not built (make consumer)"
+    unless -x $ENV{HOTEL_TRENDS};
 plan 'no_plan';
 
 defined $ENV{TEST_NGINX_RUN_ID}
     or bail_out('TEST_NGINX_RUN_ID is not set');
 
-sub slurp {
-    open my $fh, '<', $_[0] or return '';
-    local $/;
-    my $s = <$fh>;
-    return defined $s ? $s : '';
-}
-
 # ---------------------------------------------------------------- broker
 
-my $Owner = $$;
-my $Dir = tempdir('hotel-kafka-tls-XXXXXX', TMPDIR => 1);
-
-sub stop_broker {
-    return unless $Dir && $$ == $Owner;
-    system("\"$Root/scripts/kafka\" stop \"$Dir\" >/dev/null 2>&1");
-    if ($ENV{HOTEL_TEST_KEEP}) {
-        Test::More::diag("HOTEL_TEST_KEEP: broker files left in $Dir");
-    } else {
-        remove_tree($Dir);
-    }
-    undef $Dir;
-}
-
 # stopped at the end whatever happens: a die, a failed start, ^C
-END { local $?; stop_broker(); }
-$SIG{INT} = $SIG{TERM} = sub { exit 130 };
-
-my $boot = do {
-    local $ENV{HOTEL_KAFKA_TLS} = 1;
-    `"$Root/scripts/kafka" start "$Dir" 2>"$Dir/start.log"`;
-};
-if ($? != 0) {
+my $broker = eval { own_broker(tls => 1) } or do {
     Test::More::fail('a broker with an SSL listener starts');
-    Test::More::diag(slurp("$Dir/start.log"));
+    Test::More::diag($@);
     exit 1;
-}
-chomp $boot;
-chomp(my $tls_boot = slurp("$Dir/bootstrap-tls"));
-Test::More::ok($tls_boot =~ /^127\.0\.0\.1:\d+$/ && $tls_boot ne $boot,
-               "a broker with an SSL listener starts ($boot, TLS $tls_boot)");
+};
+Test::More::ok($broker->{tls_bootstrap} =~ /^127\.0\.0\.1:\d+$/
+               && $broker->{tls_bootstrap} ne $broker->{bootstrap},
+               "a broker with an SSL listener starts ($broker->{bootstrap}, "
+               . "TLS $broker->{tls_bootstrap})");
 
 # a CA that signed nothing the broker has
-my $other = "$Dir/other-ca";
+my $other = "$broker->{dir}/other-ca";
 mkdir $other or die "mkdir $other: $!\n";
 system("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
        . "-nodes -sha256 -days 1 -subj '/CN=not the broker CA' "
        . "-keyout '$other/ca.key' -out '$other/ca.pem' "
        . ">'$other/openssl.log' 2>&1") == 0
-    or die "making the other CA failed:\n" . slurp("$other/openssl.log");
+    or die "making the other CA failed:\n"
+           . HotelNginx::slurp("$other/openssl.log");
 
-$ENV{TEST_NGINX_KAFKA_BROKERS}     = $boot;
-$ENV{TEST_NGINX_KAFKA_TLS_BROKERS} = $tls_boot;
-$ENV{TEST_NGINX_KAFKA_CA}          = "$Dir/tls/ca.pem";
+$ENV{TEST_NGINX_KAFKA_BROKERS}     = $broker->{bootstrap};
+$ENV{TEST_NGINX_KAFKA_TLS_BROKERS} = $broker->{tls_bootstrap};
+$ENV{TEST_NGINX_KAFKA_CA}          = $broker->{ca};
 $ENV{TEST_NGINX_KAFKA_WRONG_CA}    = "$other/ca.pem";
 
 # ---------------------------------------------------------------- pages
@@ -130,51 +104,6 @@ sub expected_records {
 
 # ---------------------------------------------------------------- checks
 
-# "--- status_like": a regex the JSON of GET /status must match once the
-# records are settled; polled (up to "--- status_timeout" seconds,
-# default 15) after the block's last request.
-# "--- error_log_count": lines "text => MIN..MAX" (or "=> N"); the number
-# of error.log lines containing text must be within the bounds.
-sub last_request {
-    my ($block, $req_idx) = @_;
-    my $n = ref $block->request eq 'ARRAY' ? @{ $block->request } : 1;
-    return $req_idx == $n - 1;
-}
-
-sub check_status {
-    my ($block, $body, $req_idx, $rep, $dry_run) = @_;
-    my $want = $block->status_like;
-    return if $dry_run || !defined $want || !last_request($block, $req_idx);
-    $want =~ s/^\s+|\s+$//g;
-    my $timeout = $block->status_timeout || 15;
-    my $http = HTTP::Tiny->new(timeout => 3);
-    my $url = 'http://127.0.0.1:' . server_port() . '/status';
-    my $deadline = time + $timeout;
-    my $got = '';
-    while (1) {
-        my $r = $http->get($url);
-        $got = $r->{success} ? $r->{content} : "$r->{status} $r->{reason}";
-        last if $got =~ /$want/ || time >= $deadline;
-        sleep 0.25;
-    }
-    Test::More::like($got, qr/$want/, $block->name . ' - status');
-}
-
-sub check_log_counts {
-    my ($block, $body, $req_idx, $rep, $dry_run) = @_;
-    my $spec = $block->error_log_count;
-    return if $dry_run || !defined $spec || !last_request($block, $req_idx);
-    my $log = slurp(server_root() . '/logs/error.log');
-    for my $line (split /\n/, $spec) {
-        next unless $line =~ /^\s*(.+?)\s*=>\s*(\d+)(?:\.\.(\d+))?\s*$/;
-        my ($text, $min, $max) = ($1, $2, defined $3 ? $3 : $2);
-        my @hits = grep { index($_, $text) >= 0 } split /\n/, $log;
-        Test::More::ok(@hits >= $min && @hits <= $max,
-            $block->name . " - \"$text\" in $min..$max error.log lines")
-            or Test::More::diag(scalar(@hits) . " lines:\n" . join "\n", @hits);
-    }
-}
-
 repeat_each(1);
 no_shuffle();
 log_level('info');
@@ -189,65 +118,19 @@ add_block_preprocessor(sub {
     $block->set_value('error_log_count', undef);
 });
 
-# status first: the Kafka checks then look at settled records
-add_response_body_check(\&check_status);
-add_response_body_check(\&check_log_counts);
+# status_eventually, block_error_log and error_log_count (status first),
+# then the Kafka checks, on settled records
+add_response_body_check(\&check_block_sections);
 add_response_body_check(\&check_kafka_block);
 
 run_tests();
 
 # ---------------------------------------------------------------- consumer
 
-# hotel-trends with @args, output to $log; returns its PID
-sub trends_start {
-    my ($log, @args) = @_;
-    my $pid = fork // die "fork: $!\n";
-    if ($pid == 0) {
-        open STDIN, '<', '/dev/null';
-        open STDOUT, '>', $log or POSIX::_exit(126);
-        open STDERR, '>&', \*STDOUT;
-        exec $Trends, @args or POSIX::_exit(127);
-    }
-    return $pid;
-}
-
-# its wait status, or undef if it still runs after $secs
-sub trends_wait {
-    my ($pid, $secs) = @_;
-    my $deadline = time + $secs;
-    while (1) {
-        return $? if waitpid($pid, WNOHANG) == $pid;
-        return undef if time >= $deadline;
-        sleep 0.1;
-    }
-}
-
-sub trends_stop {
-    my $pid = shift;
-    kill 'TERM', $pid;
-    my $st = trends_wait($pid, 15);
-    return $st if defined $st;
-    kill 'KILL', $pid;
-    waitpid $pid, 0;
-    return undef;
-}
-
 # hotel|currency => "count sum" from a SQLite file (none if no table)
 sub db_totals {
-    my $db = shift;
-    my %got;
-    return \%got unless -s $db;
-    open my $q, '-|', 'sqlite3', '-separator', ' ', $db,
-        'SELECT hotel_id, currency, SUM(count), SUM(sum_micros)'
-        . ' FROM hotel_rate_hourly GROUP BY hotel_id, currency'
-        or die "sqlite3: $!";
-    while (<$q>) {
-        chomp;
-        my ($hotel, $currency, $count, $sum) = split / /;
-        $got{"$hotel|$currency"} = "$count $sum";
-    }
-    close $q;
-    return \%got;
+    return { map { ("$_->[0]|$_->[1]" => "$_->[2] $_->[3]") }
+             @{ hotel_totals($_[0]) } };
 }
 
 my $topic = "$ENV{TEST_NGINX_RUN_ID}-tls";
@@ -263,45 +146,45 @@ my $work = tempdir('hotel-trends-tls-XXXXXX', TMPDIR => 1, CLEANUP => 1);
     }
 
     my $db = "$work/trends.db";
-    my $pid = trends_start("$work/consume.log", 'consume',
-        '-b', $tls_boot, '-t', $topic, '-g', "$topic-group", '-d', $db,
-        '-X', 'security.protocol=ssl',
+    my $pid = trends_run("$work/consume.log", 'consume',
+        '-b', $broker->{tls_bootstrap}, '-t', $topic, '-g', "$topic-group",
+        '-d', $db, '-X', 'security.protocol=ssl',
         '-X', "ssl.ca.location=$ENV{TEST_NGINX_KAFKA_CA}",
         '--exit-idle', '3');
-    my $st = trends_wait($pid, 45);
-    $st = trends_stop($pid) // 'killed' unless defined $st;
+    my $st = consumer_wait($pid, 45);
+    $st = consumer_stop($pid, 'TERM', 15) // 'killed' unless defined $st;
     is($st, 0, 'hotel-trends consume over TLS exits 0 when idle')
-        or diag(slurp("$work/consume.log"));
+        or diag(HotelNginx::slurp("$work/consume.log"));
     is_deeply(db_totals($db), \%want,
               'over TLS: SQLite per-hotel counts and exact sums equal the '
-              . 'truth') or diag(slurp("$work/consume.log"));
+              . 'truth') or diag(HotelNginx::slurp("$work/consume.log"));
 }
 
 {
     my $db = "$work/wrong-ca.db";
     my $log = "$work/wrong-ca.log";
-    my $pid = trends_start($log, 'consume',
-        '-b', $tls_boot, '-t', $topic, '-g', "$topic-wrong-ca", '-d', $db,
-        '-X', 'security.protocol=ssl',
+    my $pid = trends_run($log, 'consume',
+        '-b', $broker->{tls_bootstrap}, '-t', $topic, '-g', "$topic-wrong-ca",
+        '-d', $db, '-X', 'security.protocol=ssl',
         '-X', "ssl.ca.location=$ENV{TEST_NGINX_KAFKA_WRONG_CA}",
         '--exit-idle', '2');
     my $deadline = time + 20;
-    sleep 0.25 until slurp($log) =~ /certificate verify failed/
+    sleep 0.25 until HotelNginx::slurp($log) =~ /certificate verify failed/
                      || time >= $deadline;
     # a few more seconds: past --exit-idle, and time to consume something
     # if it could
-    my $early = trends_wait($pid, 4);
+    my $early = consumer_wait($pid, 4);
     ok(!defined $early, 'hotel-trends with the wrong CA keeps retrying '
        . '(no exit within --exit-idle while it never joined)')
-        or diag("exited with status $early:\n" . slurp($log));
-    my $st = defined $early ? $early : trends_stop($pid);
+        or diag("exited with status $early:\n" . HotelNginx::slurp($log));
+    my $st = defined $early ? $early : consumer_stop($pid, 'TERM', 15);
     is($st, 0, 'hotel-trends with the wrong CA exits 0 on SIGTERM')
-        or diag(slurp($log));
-    like(slurp($log), qr/_SSL: .*certificate verify failed/,
+        or diag(HotelNginx::slurp($log));
+    like(HotelNginx::slurp($log), qr/_SSL: .*certificate verify failed/,
          'hotel-trends logs the SSL verification failure');
     is_deeply(db_totals($db), {},
               'hotel-trends with the wrong CA counted nothing');
-    like(slurp($log), qr/closing: 0 records consumed/,
+    like(HotelNginx::slurp($log), qr/closing: 0 records consumed/,
          'hotel-trends with the wrong CA consumed no record');
 }
 
@@ -326,7 +209,9 @@ __DATA__
 [ map { "GET /search?p=$_" } 1 .. 3 ]
 --- response_body eval
 [ map { qq{{"results":[{"hotel_id":"tls-1","rate":"1$_.99","currency":"EUR"},{"hotel_id":"tls-2","rate":2$_.5,"currency":"EUR"},{"hotel_id":"tls-3","rate":3$_,"currency":"usd"}]}} } 1 .. 3 ]
---- status_like: "produced":9,"delivered":9,"failed":0,
+--- status_eventually eval
+["/status", qr/"produced":9,"delivered":9,"failed":0,/]
+--- status_timeout: 15
 --- kafka_topic: tls
 --- kafka_records eval
 main::expected_records()
@@ -356,9 +241,10 @@ main::expected_records()
 [ map { "GET /search?p=$_" } 1 .. 3 ]
 --- response_body eval
 [ map { qq{{"results":[{"hotel_id":"w-$_","rate":10,"currency":"EUR"},{"hotel_id":"x-$_","rate":20,"currency":"EUR"}]}} } 1 .. 3 ]
---- status_like: "produced":6,"delivered":0,"failed":6,
+--- status_eventually eval
+["/status", qr/"produced":6,"delivered":0,"failed":6,/]
 --- status_timeout: 10
---- error_log eval
+--- block_error_log eval
 [qr/\[error\] .*hotel kafka: _SSL: .*SSL handshake failed: .*certificate verify failed: broker certificate could not be verified/,
  qr/\[error\] .*hotel kafka: delivery failed: Local: Message timed out/]
 --- error_log_count

@@ -8,6 +8,8 @@
 # records and the same counts.
 
 use Test::Nginx::Socket 'no_plan';
+use FindBin;
+BEGIN { push @INC, "$FindBin::Bin/lib" }    # t/lib last: helpers only
 use HotelKafka;
 use Digest::MD5 qw(md5_hex);
 use File::Temp qw(tempdir);

@@ -5,6 +5,9 @@
 # consumes the topic into SQLite and its totals equal the truth.
 
 use Test::Nginx::Socket 'no_plan';
+use FindBin;
+BEGIN { push @INC, "$FindBin::Bin/lib" }    # t/lib last: helpers only
+use HotelConsumer qw(hotel_totals);
 use HotelKafka;
 use File::Temp qw(tempdir);
 
@@ -68,17 +71,11 @@ add_response_body_check(sub {
     }
 
     my %got;
-    open my $q, '-|', 'sqlite3', '-separator', ' ', $db,
-        'SELECT hotel_id, currency, SUM(count), SUM(sum_micros)'
-        . ' FROM hotel_rate_hourly GROUP BY hotel_id, currency'
-        or die "sqlite3: $!";
-    while (<$q>) {
-        chomp;
-        my ($hotel, $currency, $count, $sum) = split / /;
+    for (@{ hotel_totals($db) }) {
+        my ($hotel, $currency, $count, $sum) = @$_;
         $got{$hotel} = { count => $count, sum => $sum };
         is($currency, 'EUR', "$hotel aggregated in EUR");
     }
-    close $q;
 
     is_deeply(\%got, \%want,
               "SQLite per-hotel counts and exact sums equal the truth");
@@ -93,7 +90,7 @@ __DATA__
     hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
 
     server {
-        listen unix:$TEST_NGINX_HTML_DIR/backend.sock;
+        listen unix:$TEST_NGINX_SERVER_ROOT/html/backend.sock;
 
         location /search {
             default_type application/json;
@@ -107,7 +104,7 @@ __DATA__
     }
 --- config
     location /search {
-        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/backend.sock;
+        proxy_pass http://unix:$TEST_NGINX_SERVER_ROOT/html/backend.sock;
         hotel_kafka_search_results on;
         hotel_kafka_topic $TEST_NGINX_RUN_ID-e2e;
     }

@@ -17,8 +17,10 @@ use Test::More ();
 use Time::HiRes qw(sleep time);
 
 our @EXPORT = qw(
-    consumer_start consumer_stop consumer_wait consumer_alive track_child
+    trends_run consumer_start consumer_stop consumer_wait consumer_alive
+    track_child
     sqlite_rows query_rows db_aggregates db_offsets db_rejected db_snapshot
+    hotel_totals
     stream_positions prefix_truth
     compare_aggregates expected_report_csv money_cents trend_permille
     log_tail report_lines report_order report_cells report_csv_line
@@ -30,27 +32,36 @@ my %Reaped;         # pid => wait status, reaped by consumer_alive()
 
 sub trends { $ENV{HOTEL_TRENDS} or die "HOTEL_TRENDS is not set\n" }
 
+# hotel-trends with @args (all of them), its output appended to $log;
+# returns the PID.
+sub trends_run {
+    my ($log, @args) = @_;
+    my @cmd = (trends(), @args);
+    my $pid = fork // die "fork: $!\n";
+    if ($pid == 0) {
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>>', $log or POSIX::_exit(126);
+        open STDERR, '>&', \*STDOUT;
+        exec @cmd or POSIX::_exit(127);
+    }
+    $Running{$pid} = $log;
+    return $pid;
+}
+
 # consumer_start(topic => T, group => G, db => DB, log => FILE,
 #                args => [ more options ]); returns the PID. Output goes
 # to FILE (appended), so that a suite can show it when something fails.
 sub consumer_start {
     my %o = @_;
-    my @cmd = (trends(), 'consume', '-b', $ENV{TEST_NGINX_KAFKA_BROKERS},
-               '-t', $o{topic}, '-g', $o{group}, '-d', $o{db},
-               # a restarted member gets the partitions of a killed one
-               # once its session has expired (the broker allows 1 s)
-               '-X', 'session.timeout.ms=6000',
-               '-X', 'heartbeat.interval.ms=500',
-               @{ $o{args} || [] });
-    my $pid = fork // die "fork: $!\n";
-    if ($pid == 0) {
-        open STDIN, '<', '/dev/null';
-        open STDOUT, '>>', $o{log} or POSIX::_exit(126);
-        open STDERR, '>&', \*STDOUT;
-        exec @cmd or POSIX::_exit(127);
-    }
-    $Running{$pid} = $o{log};
-    return $pid;
+    return trends_run($o{log}, 'consume',
+                      '-b', $ENV{TEST_NGINX_KAFKA_BROKERS},
+                      '-t', $o{topic}, '-g', $o{group}, '-d', $o{db},
+                      # a restarted member gets the partitions of a killed
+                      # one once its session has expired (the broker allows
+                      # 1 s)
+                      '-X', 'session.timeout.ms=6000',
+                      '-X', 'heartbeat.interval.ms=500',
+                      @{ $o{args} || [] });
 }
 
 # another child of the suite (a producer) to wait for or to kill at the end
@@ -193,6 +204,16 @@ sub db_snapshot {
         }
     }
     return { agg => \%agg, off => \@off };
+}
+
+# hotel_rate_hourly summed over the hours of each hotel and currency:
+# rows [hotel, currency, count, sum_micros]; none without a database file
+sub hotel_totals {
+    my $db = shift;
+    return [] unless -s $db;
+    return sqlite_rows($db, 'SELECT hotel_id, currency, SUM(count),'
+                       . ' SUM(sum_micros) FROM hotel_rate_hourly'
+                       . ' GROUP BY hotel_id, currency');
 }
 
 # rejected_records as reason => count

@@ -9,6 +9,8 @@ package HotelNginx;
 #     $ng->start(http => '...', server => '...');   # nginx.conf pieces
 #     my $res = $ng->get('/search?q=1');            # {code, body, headers}
 #     my $st = $ng->status;                         # /kafka-status, decoded
+#     $ng->wait_status(\&settled, 60);              #   until the queues
+#     diag(counters($st));                          #   are empty
 #     $ng->signal('HUP');
 #     $ng->stop;                                    # SIGQUIT, waits
 #
@@ -21,18 +23,20 @@ package HotelNginx;
 #
 #     my $b = HotelNginx::own_broker();             # a broker of our own
 #     my $c = HotelNginx::own_cluster(3);           # three nodes of our own
+#     my $t = HotelNginx::own_broker(tls => 1);     # and an SSL listener
 #     HotelNginx::broker_kill($b); HotelNginx::broker_restart($b);
 #
 # start(detach => 1) with become_subreaper() first: nginx whose parent is
 # not the process that started it, as a binary upgrade (USR2) requires.
 #
-# Uses the same environment as Test::Nginx (TEST_NGINX_BINARY, _PORT,
-# _SERVROOT, _LOAD_MODULES, and our harness's _LD_PRELOAD; not _USE_VALGRIND:
-# suites skip what runs here in the valgrind stage); the server block always has
-# "location = /kafka-status { hotel_kafka_status; }". nginx runs in the
-# foreground ("daemon off"), started with the binary's absolute path so that
-# a binary upgrade (USR2) can exec it again. Whatever this module started
-# (nginx, brokers) is stopped at exit, by PID, even when a test dies.
+# Uses the same environment as Test::Nginx (TEST_NGINX_BINARY,
+# _SERVER_PORT or _PORT, _SERVROOT, _LOAD_MODULES, and our harness's
+# _LD_PRELOAD; not _USE_VALGRIND: suites skip what runs here in the
+# valgrind stage); the server block always has "location = /kafka-status
+# { hotel_kafka_status; }". nginx runs in the foreground ("daemon off"),
+# started with the binary's absolute path so that a binary upgrade (USR2)
+# can exec it again. Whatever this module started (nginx, brokers) is
+# stopped at exit, by PID, even when a test dies.
 
 use strict;
 use warnings;
@@ -51,7 +55,8 @@ use Test::More ();
 use Time::HiRes qw(sleep time);
 
 our @EXPORT_OK = qw(own_broker own_cluster broker_kill broker_restart broker_stop
-                    become_subreaper wait_until dead_port);
+                    become_subreaper wait_until dead_port
+                    queued dropped settled counters);
 
 my $Root = File::Spec->rel2abs(dirname(__FILE__) . '/../..');
 
@@ -74,7 +79,8 @@ sub new {
     my $root = $ENV{TEST_NGINX_SERVROOT} || getcwd() . '/t/servroot';
     my $self = bless {
         binary   => $binary,
-        port     => $ENV{TEST_NGINX_PORT} || 1984,
+        port     => $ENV{TEST_NGINX_SERVER_PORT} || $ENV{TEST_NGINX_PORT}
+                    || 1984,
         root     => $root,
         master   => $o{master} ? 1 : 0,
         workers  => $o{workers} || 1,
@@ -432,6 +438,38 @@ sub wait_status {
     }
 }
 
+# Of a decoded status: the records in the workers' queues (their
+# queue_depth gauges), and those dropped for any reason.
+sub queued {
+    my $st = shift;
+    my $q = 0;
+    $q += $_->{queue_depth} for @{ $st->{workers} || [] };
+    return $q;
+}
+
+sub dropped {
+    my $st = shift;
+    my $d = 0;
+    $d += $_ for values %{ $st->{dropped} || {} };
+    return $d;
+}
+
+# produced == delivered + failed, exactly, with nothing left queued
+sub settled {
+    my $st = shift;
+    return $st && queued($st) == 0
+        && $st->{produced} == $st->{delivered} + $st->{failed};
+}
+
+# the counters in a line, for a diagnostic
+sub counters {
+    my $st = shift;
+    return 'no status' unless $st;
+    return sprintf 'produced %d delivered %d failed %d dropped %d queued %d',
+        $st->{produced}, $st->{delivered}, $st->{failed}, dropped($st),
+        queued($st);
+}
+
 # ---------------------------------------------------------------- load
 
 # A background load: $o{clients} forked clients on loopback, each sending
@@ -540,34 +578,34 @@ sub finish_load {
 # ---------------------------------------------------------------- broker
 
 # A single-node broker of our own (scripts/kafka start in a temporary
-# directory), stopped and removed at exit whatever happens. Returns
-# {dir, bootstrap}.
-sub own_broker {
-    my $dir = tempdir('hotel-kafka-XXXXXX', TMPDIR => 1);
-    my $b = { dir => $dir, owner => $$ };
-    push @Brokers, $b;
-    # its progress (and librdkafka's chatter from kcat) to a file, shown
-    # only when it fails
-    my $boot = `"$Root/scripts/kafka" start "$dir" 2>"$dir/start.log"`;
-    die "scripts/kafka start failed (status $?):\n"
-        . slurp("$dir/start.log") if $?;
-    chomp $boot;
-    $b->{bootstrap} = $boot;
-    return $b;
-}
+# directory), stopped and removed at exit whatever happens (kept, with
+# HOTEL_TEST_KEEP). Returns {dir, bootstrap}; with tls => 1 the broker
+# also has an SSL listener, {tls_bootstrap}, whose certificate a CA of its
+# own signed, {ca} (a PEM file).
+sub own_broker { own_cluster(1, @_) }
 
 # A cluster of $nodes (1 or 3) nodes of our own, as own_broker(); a
 # three-node cluster has RF 3 and min.insync.replicas 2 by default.
 sub own_cluster {
-    my $nodes = shift || 1;
+    my ($nodes, %o) = @_;
+    $nodes ||= 1;
     my $dir = tempdir('hotel-kafka-XXXXXX', TMPDIR => 1);
     my $b = { dir => $dir, owner => $$, nodes => $nodes };
     push @Brokers, $b;
-    my $boot = `"$Root/scripts/kafka" start "$dir" $nodes 2>"$dir/start.log"`;
+    # its progress (and librdkafka's chatter from kcat) to a file, shown
+    # only when it fails
+    my $tls = $o{tls} ? 'HOTEL_KAFKA_TLS=1 ' : '';
+    my $cmd = qq{$tls"$Root/scripts/kafka" start "$dir" $nodes}
+            . qq{ 2>"$dir/start.log"};
+    my $boot = `$cmd`;
     die "scripts/kafka start $nodes failed (status $?):\n"
         . slurp("$dir/start.log") if $?;
     chomp $boot;
     $b->{bootstrap} = $boot;
+    if ($o{tls}) {
+        chomp($b->{tls_bootstrap} = slurp("$dir/bootstrap-tls"));
+        $b->{ca} = "$dir/tls/ca.pem";
+    }
     return $b;
 }
 
@@ -593,7 +631,11 @@ sub broker_stop {
     return if $b->{stopped} || $b->{owner} != $$;
     $b->{stopped} = 1;
     system("\"$Root/scripts/kafka\" stop \"$b->{dir}\" >/dev/null 2>&1");
-    remove_tree($b->{dir});
+    if ($ENV{HOTEL_TEST_KEEP}) {
+        Test::More::diag("HOTEL_TEST_KEEP: broker files left in $b->{dir}");
+    } else {
+        remove_tree($b->{dir});
+    }
 }
 
 END {

@@ -11,27 +11,51 @@ package Test::Nginx::Socket;
 #   main_config http_config config          nginx.conf pieces
 #   request (text or eval [list])           "METHOD URI [PROTO]\nbody"
 #   pipelined_requests eval [list]          one keep-alive connection
-#   request_body                            overrides the body of request
 #   more_headers (text or eval [list])      "Name: value" lines
 #   error_code  response_body  response_body_like  response_headers
-#   response_headers_like                   (scalars or eval [per request])
+#   response_headers_like                   (scalars, or eval [one per
+#                                           request] when there are several)
 #   ignore_response                         skip response checks
 #   error_log  no_error_log                 lines or eval [qr//, "str"]
 #   shutdown_error_log no_shutdown_error_log checked after nginx stopped
 #   must_die (optionally: expected exit code)
-#   wait  timeout  abort  log_level
+#   wait  timeout  abort  log_level  user_files
 #
-# Environment: TEST_NGINX_BINARY, TEST_NGINX_PORT (sets
-# TEST_NGINX_SERVER_PORT), TEST_NGINX_LOAD_MODULES, TEST_NGINX_USE_HUP,
+# Environment: TEST_NGINX_BINARY, TEST_NGINX_SERVER_PORT or TEST_NGINX_PORT,
+# TEST_NGINX_SERVROOT, TEST_NGINX_LOAD_MODULES, TEST_NGINX_USE_HUP,
 # TEST_NGINX_NO_CLEAN, TEST_NGINX_USE_VALGRIND, TEST_NGINX_NO_SHUFFLE,
-# TEST_NGINX_QUIT_TIMEOUT (seconds, default 15), TEST_NGINX_VERBOSE.
+# TEST_NGINX_SLEEP, TEST_NGINX_VERBOSE; of our own, TEST_NGINX_QUIT_TIMEOUT
+# (seconds, default 15) and TEST_NGINX_LD_PRELOAD. For the blocks it sets
+# TEST_NGINX_SERVER_PORT and TEST_NGINX_SERVER_ROOT (servroot; the html
+# folder is its html/), as the real one does.
+#
+# Where the real harness's behaviour is easy to get wrong, we do as it does,
+# so that a suite that passes here passes there:
+#   - error_log and no_error_log are checked after every request (and every
+#     pipelined response) against the lines error.log gained since the
+#     previous check (the first check of a block also sees nginx's start-up
+#     lines), after "wait" seconds; not against the block's whole log. A
+#     line written at start-up or by an earlier request of the block is not
+#     found by a later request's check.
+#   - a block without "--- config" is run against the previous block's
+#     nginx, as it is (no restart: its own http_config, main_config and
+#     user_files would be ignored, so we refuse them); with no previous
+#     config, or with must_die, we bail out.
+#   - shutdown_error_log is checked once the block's nginx has stopped:
+#     when the next block starts, or when the suite ends. The last nginx
+#     runs on after run_tests() until the end of the suite (under valgrind,
+#     each block's nginx is stopped after the block).
+#   - start-up errors go to logs/error.log (nginx -e): must_die blocks look
+#     there only.
+#   - several requests want one value per request (an eval'ed array) in
+#     every check section, or we bail out; response_body_like is ignored
+#     when response_body is given; the last preprocessor added runs first.
 #
 # Differences from the real thing worth knowing: nginx always runs in the
-# foreground as our child ("daemon off"), and a fresh nginx is started for
-# every block (real Test::Nginx skips the restart when the config did not
-# change); checks that the real harness does not make ("nginx did not exit",
-# valgrind findings, worker crashes) only produce a test when they fail, so
-# "plan tests => N" counts stay the same under both harnesses.
+# foreground as our child ("daemon off"); checks that the real harness does
+# not make ("nginx did not exit", valgrind findings, worker crashes,
+# sanitizer reports) only produce a test when they fail, so "plan tests =>
+# N" counts stay the same under both harnesses.
 
 use strict;
 use warnings;
@@ -68,7 +92,8 @@ my @ResponseBodyChecks;
 my @EnvToNginx;
 
 my $NginxBinary  = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
-my $ServerPort   = $ENV{TEST_NGINX_PORT} || 1984;
+my $ServerPort   = $ENV{TEST_NGINX_SERVER_PORT} || $ENV{TEST_NGINX_PORT}
+                   || 1984;
 my $ServRoot     = $ENV{TEST_NGINX_SERVROOT} || getcwd() . '/t/servroot';
 my $HtmlDir      = "$ServRoot/html";
 my $ConfFile     = "$ServRoot/conf/nginx.conf";
@@ -79,16 +104,22 @@ my $ValgrindLog  = "$ServRoot/logs/valgrind.log";
 my $QuitTimeout  = $ENV{TEST_NGINX_QUIT_TIMEOUT} || 15;
 my $Verbose      = $ENV{TEST_NGINX_VERBOSE};
 my $UseValgrind  = $ENV{TEST_NGINX_USE_VALGRIND};
+# before each reading of error.log for a check: lines of the log phase are
+# written after the response (the real harness's pause)
+my $LogPause     = 3 * ($ENV{TEST_NGINX_SLEEP} || 0.015);
 
-# Suites reference these in their config sections (and real Test::Nginx
-# sets them too).
+# Suites reference these in their config sections (the real harness sets
+# the same two).
 $ENV{TEST_NGINX_SERVER_PORT} = $ServerPort;
-$ENV{TEST_NGINX_HTML_DIR}    = $HtmlDir;
-$ENV{TEST_NGINX_SERVROOT}    = $ServRoot;
+$ENV{TEST_NGINX_SERVER_ROOT} = $ServRoot;
 
 # The nginx we started (our child) and what we know about it.
 my $NginxPid;
 my $StartedFromHere = $$;
+my $PrevConfig;       # the config section of the last block that had one
+my $PrevBlock;        # its shutdown sections wait for its nginx to stop
+my $LogPos = 0;       # error.log up to here was seen by an earlier check
+my $BailedOut = 0;
 
 sub repeat_each {
     $RepeatEach = shift if @_;
@@ -104,7 +135,8 @@ sub no_root_location   { $NoRootLocation = 1 }
 # Real Test::Nginx then compares with is() instead of Test::LongString;
 # we always use is(), so there is nothing to switch.
 sub no_long_string     { 1 }
-sub add_block_preprocessor  { push @BlockPreprocessors, shift }
+# the last one added runs first, as in the real harness
+sub add_block_preprocessor  { unshift @BlockPreprocessors, shift }
 sub add_response_body_check { push @ResponseBodyChecks, shift }
 sub env_to_nginx       { push @EnvToNginx, @_ }
 sub server_port        { $ServerPort }
@@ -114,6 +146,7 @@ sub html_dir           { $HtmlDir }
 
 sub bail_out {
     my $msg = shift;
+    $BailedOut = 1;
     stop_nginx('bail out') if $NginxPid;
     Test::More::BAIL_OUT($msg);
 }
@@ -136,91 +169,106 @@ sub run_tests {
     for my $block (@blocks) {
         $_->($block) for @BlockPreprocessors;
         run_block($block);
+        $PrevBlock = $block;
     }
-
-    if ($ENV{TEST_NGINX_NO_CLEAN}) {
-        Test::More::diag("TEST_NGINX_NO_CLEAN: leaving nginx $NginxPid running")
-            if $NginxPid;
-        undef $NginxPid;    # so END leaves it alone
-    } elsif ($NginxPid) {
-        my $name = 'end of tests';
-        stop_nginx($name);
-    }
+    # The last block's nginx runs on until the suite ends (END below), as
+    # with the real harness: a suite that wants the port after run_tests()
+    # must not count on having it.
 }
 
 END {
-    # Do not leave an nginx behind when a suite dies half way.
-    if ($NginxPid && $$ == $StartedFromHere && !$ENV{TEST_NGINX_NO_CLEAN}) {
+    # The last nginx, and the shutdown checks of its block; nothing is left
+    # behind when a suite dies half way either.
+    if ($$ == $StartedFromHere && !$BailedOut) {
         local $?;
-        stop_nginx('END');
+        if ($ENV{TEST_NGINX_NO_CLEAN}) {
+            Test::More::diag("TEST_NGINX_NO_CLEAN: leaving nginx $NginxPid "
+                             . "running") if $NginxPid;
+        } else {
+            stop_nginx('END') if $NginxPid;
+            check_shutdown_log($PrevBlock);
+        }
     }
-}
-
-# The value for request number $idx of a section that is either one value
-# for every request or an eval'ed array with one value per request.
-sub per_request {
-    my ($value, $idx) = @_;
-    return $value unless ref $value eq 'ARRAY';
-    return $value->[$idx];
 }
 
 sub run_block {
     my $block = shift;
     my $name = $block->name;
-    # Real Test::Nginx sets this when it skips tests for a directive the
-    # nginx lacks; we never skip, but body checks get the argument.
-    my $dry_run = 0;
 
-    my $config = build_config($block);
-
-    if (defined $block->must_die) {
-        run_must_die($block, $config);
+    my $config = $block->config;
+    if (!defined $config) {
+        reuse_nginx($block);
+    } elsif (defined $block->must_die) {
+        $PrevConfig = $config;
+        stop_previous($name);
+        run_must_die($block, build_config($block));
         return;
-    }
-
-    my $hup = $ENV{TEST_NGINX_USE_HUP} && $MasterOn && !$UseValgrind
-              && $NginxPid && nginx_alive();
-    my $err_pos = 0;
-    if ($hup) {
-        # Keep servroot (nginx holds its logs open); only this block's part
-        # of error.log is looked at.
-        $err_pos = -s $ErrLogFile || 0;
-        write_file($ConfFile, $config);
-        write_user_files($block);
-        verbose("HUP $NginxPid for $name");
-        kill 'HUP', $NginxPid;
-        # Like Test::Nginx: give the master time to start the new workers
-        # and retire the old ones.
-        sleep 0.5;
     } else {
-        stop_nginx($name) if $NginxPid;
-        setup_server_root();
-        write_file($ConfFile, $config);
-        write_user_files($block);
-        return unless start_nginx($name);
+        $PrevConfig = $config;
+        return unless restart_nginx($block, build_config($block));
     }
 
     my @requests = get_requests($block);
+    bail_out("$name - request empty") unless @requests;
+    $LogPos = 0;
     for my $rep (0 .. $RepeatEach - 1) {
-        if (@requests) {
-            run_requests($block, \@requests, $rep, $dry_run);
-        }
-        sleep $block->wait if $block->wait;
-        check_error_log($block, read_from($ErrLogFile, $err_pos), $rep,
-                        'error_log', 'no_error_log');
+        write_user_files($block) if $rep > 0 && defined $config;
+        run_requests($block, \@requests, $rep);
     }
-    check_crashes($name, read_from($ErrLogFile, $err_pos));
 
-    # Shutdown checks need this block's nginx gone; so does valgrind's
-    # leak report. Otherwise the next block stops (or reloads) it.
-    if (defined $block->shutdown_error_log
-        || defined $block->no_shutdown_error_log || $UseValgrind)
-    {
-        stop_nginx($name);
-        my $log = read_from($ErrLogFile, $err_pos);
-        check_error_log($block, $log, 0, 'shutdown_error_log',
-                        'no_shutdown_error_log');
+    # Valgrind's report for the block needs its nginx gone.
+    stop_nginx($name) if $UseValgrind;
+}
+
+# No "--- config": the real harness neither restarts nor reconfigures, the
+# previous block's nginx (if any) serves this one.
+sub reuse_nginx {
+    my $block = shift;
+    my $name = $block->name;
+    bail_out("$name - No '--- config' section specified and could not get "
+             . "previous one") unless defined $PrevConfig;
+    for my $sec (qw(must_die main_config http_config user_files)) {
+        bail_out("$name - --- $sec without --- config: Test::Nginx::Socket "
+                 . "would keep the previous block's nginx and ignore it")
+            if defined $block->$sec;
     }
+    verbose("$name: no --- config, the previous block's nginx serves it");
+}
+
+# Stops the previous block's nginx, then checks that block's shutdown
+# sections, before servroot is made afresh.
+sub stop_previous {
+    my $name = shift;
+    stop_nginx($name) if $NginxPid;
+    check_shutdown_log($PrevBlock);
+}
+
+sub restart_nginx {
+    my ($block, $config) = @_;
+    my $name = $block->name;
+
+    if ($ENV{TEST_NGINX_USE_HUP} && $MasterOn && !$UseValgrind
+        && $NginxPid && nginx_alive())
+    {
+        # Like the real harness: a fresh error.log (the master reopens it
+        # on USR1), the new configuration, then HUP; the master gets time
+        # to start the new workers and retire the old ones.
+        check_shutdown_log($PrevBlock);
+        unlink $ErrLogFile;
+        write_file($ConfFile, $config);
+        write_user_files($block);
+        verbose("USR1, HUP $NginxPid for $name");
+        kill 'USR1', $NginxPid;
+        sleep 0.1;
+        kill 'HUP', $NginxPid;
+        sleep 0.5;
+        return 1;
+    }
+    stop_previous($name);
+    setup_server_root();
+    write_file($ConfFile, $config);
+    write_user_files($block);
+    return start_nginx($name);
 }
 
 sub run_must_die {
@@ -229,7 +277,6 @@ sub run_must_die {
     my $expect_code = $block->must_die;
     $expect_code =~ s/^\s+|\s+$//g;
 
-    stop_nginx($name) if $NginxPid;
     setup_server_root();
     write_file($ConfFile, $config);
 
@@ -248,10 +295,8 @@ sub run_must_die {
         } else {
             Test::More::isnt($status, 0, "$name - die as expected");
         }
-        # With Debian's build nginx reports start-up errors on stderr
-        # before error_log is open; look at both.
-        my $out = read_from($StderrFile, 0) . read_from($ErrLogFile, 0);
-        check_error_log($block, $out, $rep, 'error_log', 'no_error_log');
+        # nginx -e: its start-up errors are in error.log (and on stderr)
+        check_error_log($block, read_from($ErrLogFile, 0), $rep);
     }
 }
 
@@ -395,7 +440,9 @@ sub read_from {
 # ---------------------------------------------------------------- process
 
 sub nginx_command {
-    my @cmd = ($NginxBinary, '-p', "$ServRoot/", '-c', 'conf/nginx.conf');
+    # -e: start-up errors go to error.log too, as with the real harness
+    my @cmd = ($NginxBinary, '-e', $ErrLogFile, '-p', "$ServRoot/",
+               '-c', 'conf/nginx.conf');
     return @cmd unless $UseValgrind;
     # --keep-debuginfo: nginx unloads dynamic modules at exit, before the
     # leak check; without it our module's frames would show as "???" and
@@ -460,7 +507,7 @@ sub start_nginx {
     my $name = shift;
     if (port_open()) {
         bail_out("$name - something already listens on port $ServerPort "
-                 . "(set TEST_NGINX_PORT)");
+                 . "(set TEST_NGINX_SERVER_PORT)");
     }
     truncate_file($StderrFile);
     $NginxPid = spawn_nginx();
@@ -607,34 +654,74 @@ sub check_valgrind {
 
 # ---------------------------------------------------------------- errors
 
+# The patterns of an error_log-like section: its lines as they are (empty
+# ones left out), or the eval'ed list of qr// and substrings.
 sub log_patterns {
     my $value = shift;
     return () unless defined $value;
     return @$value if ref $value eq 'ARRAY';
     return ($value) if ref $value;
-    return grep { length } map { s/^\s+|\s+$//gr } split /\n/, $value;
+    chomp(my $text = $value);
+    return grep { length } split /\n+/, $text;
+}
+
+sub line_matches {
+    my ($line, $pat) = @_;
+    return ref $pat ? $line =~ $pat : index($line, $pat) >= 0;
+}
+
+# What error.log gained since the block's previous check (all of it for the
+# first), after the real harness's pause.
+sub new_log_lines {
+    my $block = shift;
+    sleep $LogPause
+        if defined $block->error_log || defined $block->no_error_log;
+    my $text = read_from($ErrLogFile, $LogPos);
+    $LogPos += length $text;
+    check_crashes($block->name, $text);
+    return $text;
 }
 
 sub check_error_log {
     my ($block, $log, $rep, $want_sec, $not_sec) = @_;
+    $want_sec ||= 'error_log';
+    $not_sec ||= 'no_error_log';
     my $name = $block->name;
     my @lines = split /\n/, $log;
-    my $where = 'error.log';
 
     for my $pat (log_patterns(scalar $block->$want_sec)) {
-        my $found = grep { ref $pat ? $_ =~ $pat : index($_, $pat) >= 0 }
-                    @lines;
+        my $found = grep { line_matches($_, $pat) } @lines;
         Test::More::ok($found,
-            "$name - pattern \"$pat\" matches a line in $where (req $rep)");
+            "$name - pattern \"$pat\" matches a line in error.log (req $rep)");
     }
     for my $pat (log_patterns(scalar $block->$not_sec)) {
-        my @hits = grep { ref $pat ? $_ =~ $pat : index($_, $pat) >= 0 }
-                   @lines;
+        my @hits = grep { line_matches($_, $pat) } @lines;
         Test::More::ok(!@hits,
-            "$name - pattern \"$pat\" should not match any line in $where "
+            "$name - pattern \"$pat\" should not match any line in error.log "
             . "(req $rep)")
           or Test::More::diag("matched: $hits[0]");
     }
+}
+
+# A block's shutdown sections, once its nginx has stopped: against what
+# error.log gained since the block's last check. The real harness cannot
+# check them when it reloads instead of restarting (TEST_NGINX_USE_HUP):
+# skipped then.
+sub check_shutdown_log {
+    my $block = shift or return;
+    my @pats = (log_patterns(scalar $block->shutdown_error_log),
+                log_patterns(scalar $block->no_shutdown_error_log));
+    return unless @pats;
+    if ($ENV{TEST_NGINX_USE_HUP}) {
+        SKIP: {
+            Test::More::skip($block->name . ' - shutdown_error_log: nginx '
+                             . 'is reloaded (TEST_NGINX_USE_HUP)',
+                             scalar @pats);
+        }
+        return;
+    }
+    check_error_log($block, read_from($ErrLogFile, $LogPos), 0,
+                    'shutdown_error_log', 'no_shutdown_error_log');
 }
 
 # ---------------------------------------------------------------- requests
@@ -653,6 +740,14 @@ sub get_requests {
     return ({ text => $req });
 }
 
+# more_headers: one value for every request, or an eval'ed array with one
+# value per request.
+sub per_request {
+    my ($value, $idx) = @_;
+    return $value unless ref $value eq 'ARRAY';
+    return $value->[$idx];
+}
+
 sub build_request {
     my ($block, $text, $idx, $keepalive) = @_;
     my ($line, $body) = split /\r?\n/, $text, 2;
@@ -663,8 +758,6 @@ sub build_request {
         $body =~ s/\r?\n\z//;
         undef $body if $body eq '';
     }
-    my $rb = per_request(scalar $block->request_body, $idx);
-    $body = $rb if defined $rb;
 
     my @headers;
     my $more = per_request(scalar $block->more_headers, $idx);
@@ -773,12 +866,20 @@ sub parse_response {
     }
 }
 
+# One request after the other (each response checked, and its body checks
+# run, before the next request is sent, so that a check may act between two
+# requests), or the pipelined ones on one connection; after each response
+# the block's "wait", then error_log and no_error_log against what the log
+# gained.
 sub run_requests {
-    my ($block, $requests, $rep, $dry_run) = @_;
+    my ($block, $requests, $rep) = @_;
     my $timeout = $block->timeout || 3;
     $timeout =~ s/s$//;
+    my $logs = sub {
+        sleep $block->wait if $block->wait;
+        check_error_log($block, new_log_lines($block), $rep);
+    };
 
-    my @responses;    # [ response-or-error, method ]
     if ($requests->[0]{pipelined}) {
         my $list = $requests->[0]{pipelined};
         my ($raw, @meths) = ('');
@@ -789,20 +890,17 @@ sub run_requests {
             push @meths, $m;
         }
         my ($resp, $err) = exchange($raw, $timeout);
-        for my $m (@meths) {
-            my $res = defined $resp ? parse_response(\$resp, $m) : $err;
+        for my $i (0 .. $#meths) {
+            my $res = defined $resp ? parse_response(\$resp, $meths[$i])
+                                    : $err;
             $res = "$err ($res)" if !ref $res && $err && $res ne $err;
-            push @responses, $res;
-        }
-        for my $i (0 .. $#responses) {
-            check_response($block, $responses[$i], $i, $rep, $dry_run);
+            check_response($block, $res, $i, $rep, 1);
+            $logs->();
         }
         return;
     }
 
-    # Like Test::Nginx, each response is checked (and its body checks
-    # run) before the next request is sent, so a check may act between
-    # two requests.
+    my $many = @$requests > 1;
     for my $i (0 .. $#$requests) {
         my ($raw, $m) = build_request($block, $requests->[$i]{text}, $i);
         my ($resp, $err) = exchange($raw, $timeout);
@@ -812,13 +910,32 @@ sub run_requests {
                         && defined $block->abort;
         my $res = defined $resp ? parse_response(\$resp, $m) : $err;
         $res = "$err ($res)" if !ref $res && $err && $res ne $err;
-        check_response($block, $res, $i, $rep, $dry_run);
+        check_response($block, $res, $i, $rep, $many);
+        $logs->();
     }
 }
 
+# The value of a check section for request $idx: with several requests it
+# must be an eval'ed array, one value per request (the real harness bails
+# out otherwise); with one, a plain value or a one-element array.
+sub indexed {
+    my ($block, $sec, $idx, $many) = @_;
+    my $value = $block->$sec;
+    return undef unless defined $value;
+    if ($many) {
+        return $value->[$idx] if ref $value eq 'ARRAY';
+        bail_out($block->name . " - --- $sec: several requests want an "
+                 . "eval'ed array, one value per request");
+    }
+    return ref $value eq 'ARRAY' ? $value->[0] : $value;
+}
+
 sub check_response {
-    my ($block, $res, $idx, $rep, $dry_run) = @_;
+    my ($block, $res, $idx, $rep, $many) = @_;
     my $name = $block->name;
+    # Real Test::Nginx sets this when it skips tests for a directive the
+    # nginx lacks; we never skip, but body checks get the argument.
+    my $dry_run = 0;
     return if defined $block->ignore_response;
 
     if (!ref $res) {
@@ -826,12 +943,12 @@ sub check_response {
         return;
     }
 
-    my $code = per_request(scalar $block->error_code, $idx);
+    my $code = indexed($block, 'error_code', $idx, $many);
     $code = 200 unless defined $code && length $code;
     $code =~ s/^\s+|\s+$//g;
     Test::More::is($res->{code}, $code, "$name - status code ok");
 
-    my $hdrs = per_request(scalar $block->response_headers, $idx);
+    my $hdrs = indexed($block, 'response_headers', $idx, $many);
     for my $l (split /\n/, defined $hdrs ? $hdrs : '') {
         $l =~ s/^\s+|\s+$//g;
         next unless length $l;
@@ -846,7 +963,7 @@ sub check_response {
                            "$name - header $k ok");
         }
     }
-    my $hlike = per_request(scalar $block->response_headers_like, $idx);
+    my $hlike = indexed($block, 'response_headers_like', $idx, $many);
     for my $l (split /\n/, defined $hlike ? $hlike : '') {
         next unless $l =~ /^\s*([^:]+):\s*(.*?)\s*$/;
         my ($k, $v) = ($1, $2);
@@ -855,17 +972,23 @@ sub check_response {
                          "$name - header $k like ok");
     }
 
+    # response_body wins over response_body_like, as in the real harness
     my $body = $res->{body};
-    my $want = per_request(scalar $block->response_body, $idx);
     if (defined $block->response_body) {
-        $want = '' unless defined $want;
-        Test::More::is($body, $want,
-            "$name - response_body - response is expected (req $rep)");
-    }
-    my $like = per_request(scalar $block->response_body_like, $idx);
-    if (defined $like) {
-        my $re = ref $like eq 'Regexp' ? $like : qr/$like/s;
-        Test::More::like($body, $re, "$name - response_body - like (req $rep)");
+        my $want = indexed($block, 'response_body', $idx, $many);
+        if (ref $want) {
+            Test::More::like($body, $want,
+                "$name - response_body - like (req $rep)");
+        } else {
+            $want = expand_env($want, $name) if defined $want;
+            Test::More::is($body, $want,
+                "$name - response_body - response is expected (req $rep)");
+        }
+    } elsif (defined $block->response_body_like) {
+        my $like = indexed($block, 'response_body_like', $idx, $many);
+        $like = '' unless defined $like;
+        Test::More::like($body, qr/$like/s,
+                         "$name - response_body - like (req $rep)");
     }
 
     $_->($block, $body, $idx, $rep, $dry_run) for @ResponseBodyChecks;

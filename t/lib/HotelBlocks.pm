@@ -1,0 +1,179 @@
+package HotelBlocks;
+
+# Block sections of our own for the nginx suites, beyond Test::Nginx's.
+# They are checked by one response body check, once, after a block's last
+# request, so that they act the same under our harness and under the real
+# Test::Nginx::Socket (the one mechanism both offer):
+#
+#     use Test::Nginx::Socket 'no_plan';
+#     use HotelBlocks;
+#     add_response_body_check(\&check_block_sections);
+#
+#   --- status_eventually eval   [URI, qr/.../, ...]: GET URI until the body
+#                                matches every regex (delivery reports come
+#                                a few ms after the records), then one test
+#                                per regex
+#   --- status_timeout: 15       seconds for that (default 10)
+#   --- status_sums              that body's JSON: each total is the sum
+#                                over the workers
+#   --- status_bytes_in_topic    its delivered_bytes is the size of the
+#                                record values in the block's topic
+#                                (--- kafka_topic, see HotelKafka)
+#   --- block_error_log          lines, or eval [qr//, "text"]: each matches
+#                                a line of the block's whole error.log
+#   --- error_log_count          lines "text => MIN..MAX" (or "=> N"): that
+#                                many error.log lines contain text
+#
+# Test::Nginx's own error_log is checked after each request against the
+# lines that request added: a line written at start-up, or once for the
+# whole block (a rate-limited error, a page of an earlier request), goes in
+# block_error_log. The status is read first, so that the log is read once
+# the records have settled.
+#
+# use_master_blocks(SECTIONS): a block with "--- use_master" runs with a
+# master and two workers, the others in a single process; under valgrind
+# (which our harness runs without workers) the given sections of such a
+# block are dropped.
+#
+# status_poll(URI, [qr//...], SECONDS) is the polling itself, for a check
+# of a suite's own.
+
+use strict;
+use warnings;
+
+use Exporter 'import';
+use JSON::PP ();
+use Test::More ();
+use Time::HiRes qw(sleep time);
+
+use HotelKafka qw(kafka_read kafka_topic);
+use HotelNginx ();
+
+our @EXPORT = qw(check_block_sections use_master_blocks status_poll);
+
+# The body of GET $uri once it matches every regex of @$res, or the last
+# one read when $timeout seconds have passed.
+sub status_poll {
+    my ($uri, $res, $timeout) = @_;
+    my $port = Test::Nginx::Socket::server_port();
+    my $deadline = time + ($timeout || 10);
+    while (1) {
+        my $r = HotelNginx::http_get($port, $uri, 3);
+        my $got = $r->{body} // '';
+        return $got unless grep { $got !~ $_ } @$res;
+        return $got if time > $deadline;
+        sleep 0.1;
+    }
+}
+
+sub last_request {
+    my ($block, $req_idx) = @_;
+    my $reqs = $block->request;
+    my $n = ref $reqs eq 'ARRAY' ? @$reqs : 1;
+    return ($req_idx || 0) == $n - 1;
+}
+
+sub check_block_sections {
+    my ($block, $body, $req_idx, $rep, $dry_run) = @_;
+    return if $dry_run || !last_request($block, $req_idx);
+    check_status($block);
+    check_logs($block);
+}
+
+sub check_status {
+    my $block = shift;
+    my $spec = $block->status_eventually;
+    return unless ref $spec eq 'ARRAY';
+    my $name = $block->name;
+    my ($uri, @res) = @$spec;
+    my $timeout = $block->status_timeout;
+    $timeout = 10 unless defined $timeout && $timeout =~ /\d/;
+    $timeout =~ s/\s+//g;
+
+    my $got = status_poll($uri, \@res, $timeout);
+    for my $i (0 .. $#res) {
+        Test::More::like($got, $res[$i], "$name - $uri eventually ($i)");
+    }
+
+    if (defined $block->status_sums) {
+        my $st = eval { JSON::PP::decode_json($got) };
+        Test::More::ok($st, "$name - the status is valid JSON")
+            or Test::More::diag($@);
+        $st ||= { workers => [] };
+        for my $k (qw(produced delivered failed)) {
+            my $sum = 0;
+            $sum += $_->{$k} for @{ $st->{workers} };
+            Test::More::is($sum, $st->{$k},
+                           "$name - $k is the sum over the workers");
+        }
+        my ($sum, $total) = (0, 0);
+        $sum += $_->{dropped} for @{ $st->{workers} };
+        $total += $_ for values %{ $st->{dropped} || {} };
+        Test::More::is($sum, $total,
+                       "$name - dropped is the sum over the workers");
+    }
+
+    if (defined $block->status_bytes_in_topic) {
+        my $topic = $block->kafka_topic;
+        $topic =~ s/^\s+|\s+$//g;
+        my $bytes = 0;
+        $bytes += length $_->{value} for kafka_read(kafka_topic($topic));
+        my ($delivered) = $got =~ /"delivered_bytes":(\d+)/;
+        Test::More::ok($bytes > 0, "$name - the topic has record values");
+        Test::More::is($delivered, $bytes,
+                       "$name - delivered_bytes is the size of the values "
+                       . "in the topic");
+    }
+}
+
+sub check_logs {
+    my $block = shift;
+    my $want = $block->block_error_log;
+    my $counts = $block->error_log_count;
+    return unless defined $want || defined $counts;
+    my $name = $block->name;
+    # the log lines of the last request's records: let the worker write
+    # them
+    sleep 0.5;
+    my @lines = split /\n/, HotelNginx::slurp(
+        Test::Nginx::Socket::server_root() . '/logs/error.log');
+
+    my @pats = !defined $want ? ()
+             : ref $want eq 'ARRAY' ? @$want
+             : grep { length } split /\n+/, $want;
+    for my $pat (@pats) {
+        my $found = grep { ref $pat ? $_ =~ $pat : index($_, $pat) >= 0 }
+                    @lines;
+        Test::More::ok($found, "$name - pattern \"$pat\" matches a line of "
+                               . "the block's error.log");
+    }
+
+    for my $line (split /\n/, $counts // '') {
+        next unless $line =~ /^\s*(.+?)\s*=>\s*(\d+)(?:\.\.(\d+))?\s*$/;
+        my ($text, $min, $max) = ($1, $2, defined $3 ? $3 : $2);
+        my @hits = grep { index($_, $text) >= 0 } @lines;
+        Test::More::ok(@hits >= $min && @hits <= $max,
+                       "$name - \"$text\" in $min..$max error.log lines")
+            or Test::More::diag(scalar(@hits) . " lines:\n"
+                                . join "\n", @hits);
+    }
+}
+
+sub use_master_blocks {
+    my @drop = @_;
+    Test::Nginx::Socket::add_block_preprocessor(sub {
+        my $block = shift;
+        if (defined $block->use_master) {
+            Test::Nginx::Socket::master_on();
+            Test::Nginx::Socket::workers(2);
+            if ($ENV{TEST_NGINX_USE_VALGRIND}) {
+                $block->set_value($_, undef) for @drop;
+            }
+        } else {
+            Test::Nginx::Socket::master_off();
+            Test::Nginx::Socket::workers(1);
+        }
+    });
+}
+
+1;
