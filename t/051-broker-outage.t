@@ -22,8 +22,9 @@ use FindBin;
 BEGIN { push @INC, "$FindBin::Bin/lib" }    # t/lib last: helpers only
 use Test::More;
 use HotelKafka;
-use HotelNginx qw(own_broker broker_kill broker_restart broker_stop
-                  dead_port counters queued settled);
+use HotelBroker qw(own_broker broker_kill broker_restart broker_stop);
+use HotelNginx qw(dead_port counters queued settled);
+use HotelSuite qw(wait_until);
 
 plan skip_all => 'TEST_NGINX_LOAD_MODULES is not set (the module to test)'
     unless $ENV{TEST_NGINX_LOAD_MODULES};
@@ -116,7 +117,7 @@ CONF
     my @old = $ng->worker_pids;
     send_pages($ng, "$what, before a reload", map { "purge$_" } 1 .. 2);
     $ng->signal('HUP');
-    ok(HotelNginx::wait_until(sub {
+    ok(wait_until(sub {
            my %now = map { $_ => 1 } $ng->worker_pids;
            !grep { $now{$_} || HotelNginx::pid_alive($_) } @old
        }, 15), "$what: old worker gone after the reload");
@@ -256,7 +257,7 @@ CONF
     send_pages($ng, "$what, broker killed before a reload",
                map { "third$_" } 1 .. 2);
     $ng->signal('HUP');
-    ok(HotelNginx::wait_until(sub {
+    ok(wait_until(sub {
            !grep { HotelNginx::pid_alive($_) } @old
        }, 20), "$what: old workers gone after the reload");
     $st = $ng->wait_status(sub { settled($_[0]) && $_[0]{produced} >= 33 },

@@ -23,8 +23,10 @@ BEGIN { push @INC, "$FindBin::Bin/lib" }    # t/lib last: helpers only
 use Test::More;
 use Time::HiRes qw(sleep time);
 use HotelKafka;
-use HotelNginx qw(own_cluster broker_kill broker_restart broker_stop
-                  wait_until queued dropped settled counters);
+use HotelBroker qw(own_cluster broker_kill broker_restart broker_stop
+                   broker_cmd);
+use HotelNginx qw(queued dropped settled counters);
+use HotelSuite qw(wait_until);
 
 plan skip_all => 'TEST_NGINX_LOAD_MODULES is not set (the module to test)'
     unless $ENV{TEST_NGINX_LOAD_MODULES};
@@ -95,7 +97,7 @@ note sprintf 'three nodes ready in %.0fs: %s', time - $t0, $boot;
          'the cluster requires 2 in-sync replicas (acks=all survives one '
          . 'node down)');
 }
-eval { HotelNginx::broker_cmd($c, 'topic', $topic, 3, 3) };
+eval { broker_cmd($c, 'topic', $topic, 3, 3) };
 BAIL_OUT("cannot create $topic: $@") if $@;
 
 my ($leader, $replicas, $isrs);

@@ -18,7 +18,8 @@ use Test::More;
 use JSON::PP ();
 use Time::HiRes qw(sleep time);
 use HotelKafka;
-use HotelNginx qw(become_subreaper wait_until);
+use HotelNginx qw(become_subreaper);
+use HotelSuite qw(wait_until);
 
 # master and workers, binary upgrades: nothing valgrind can follow
 plan skip_all => 'not under valgrind (TEST_NGINX_USE_VALGRIND)'

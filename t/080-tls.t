@@ -29,7 +29,8 @@ BEGIN { push @INC, "$FindBin::Bin/lib" }    # t/lib last: helpers only
 use HotelBlocks;
 use HotelConsumer qw(trends_run consumer_wait consumer_stop hotel_totals);
 use HotelKafka;
-use HotelNginx qw(own_broker);
+use HotelBroker qw(own_broker);
+use HotelNginx ();
 
 use File::Temp qw(tempdir);
 use Time::HiRes qw(sleep time);

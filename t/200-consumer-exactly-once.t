@@ -19,32 +19,19 @@
 use strict;
 use warnings;
 
-use File::Temp qw(tempdir);
+use FindBin;
+BEGIN { push @INC, "$FindBin::Bin/lib" }    # t/lib last: helpers only
 use Test::More;
 use Time::HiRes qw(sleep time);
 
 use HotelConsumer;
 use HotelKafka ();
 use HotelRecords;
+use HotelSuite;
 
-for my $v (qw(TEST_NGINX_KAFKA_BROKERS HOTEL_KAFKA_DIR HOTEL_TRENDS)) {
-    plan skip_all => "$v is not set (run through scripts/test)"
-        unless $ENV{$v};
-}
-plan skip_all => "$ENV{HOTEL_TRENDS} is not built" unless -x $ENV{HOTEL_TRENDS};
-for my $tool (qw(kcat sqlite3 protoc)) {
-    plan skip_all => "$tool is not installed"
-        unless grep { -x "$_/$tool" } split /:/, $ENV{PATH};
-}
-
-my $seed = $ENV{HOTEL_TEST_SEED} || ((time * 1000 ^ $$) % 1000000);
-srand $seed;
-note "seed $seed (HOTEL_TEST_SEED=$seed replays these choices)";
-
-my $run = $ENV{TEST_NGINX_RUN_ID} || "r$$";
-my $uniq = sprintf '%s-%d', $run, int rand 1e9;
-my $dir = tempdir('hotel-trends-200-XXXXXX', TMPDIR => 1,
-                   CLEANUP => !$ENV{HOTEL_TEST_KEEP});
+needs(env => [qw(TEST_NGINX_KAFKA_BROKERS HOTEL_KAFKA_DIR HOTEL_TRENDS)],
+      built => [qw(HOTEL_TRENDS)], tools => [qw(kcat sqlite3 protoc)]);
+my ($uniq, $dir) = start_run('hotel-trends-200', seed => 1);
 my $t0 = time;
 
 # ---------------------------------------------------------- the encoder
@@ -134,23 +121,13 @@ my @hotels = map { sprintf 'h%03d', $_ } 0 .. 496;
 push @hotels, "h\xc3\xb4tel-\xc3\xbc", '1234567', 'grand hotel';
 my %home = map { $hotels[$_] => $currencies[$_ % @currencies] } 0 .. $#hotels;
 
-my (@bkey, @rate, %by_value, @recs);
-for my $i (0 .. $N - 1) {
-    my $h = $hotels[rand @hotels];
-    my $c = rand() < 0.8 ? $home{$h} : $currencies[rand @currencies];
-    my $ms = ($now - 3600 * $hours[rand @hours]) * 1000 + int rand 3_600_000;
-    # micros that are no round number: sums and averages must be exact
-    my $r = 20_000_000 + int rand 1_980_000_000;
-    my $v = encode_record(hotel_id => $h, rate_micros => $r, currency => $c,
-                          search_time_ms => $ms,
-                          search_id => sprintf('%032x', $i),
-                          position => $i % 25);
-    my $s = int($ms / 1000);
-    push @bkey, join "\0", $h, $c, $s - $s % 3600;
-    push @rate, $r;
-    $by_value{$v} = $i;
-    push @recs, [ $h, $v ];
-}
+my $stream = known_stream(
+    records => $N, now => $now, hotels => \@hotels, hours => \@hours,
+    currency => sub {
+        rand() < 0.8 ? $home{$_[0]} : $currencies[rand @currencies]
+    },
+    rate => [20_000_000, 1_980_000_000], id => '%032x', positions => 25);
+my ($bkey, $rate, $by_value) = @$stream{qw(bkey rate by_value)};
 note sprintf '%d records encoded in %.1fs', $N, time - $t0;
 
 my $topic = create_topic("$uniq-eo", 3);
@@ -159,8 +136,7 @@ my $topic = create_topic("$uniq-eo", 3);
 # it, two chunks at each restart, so that kills land at the head of a
 # moving stream, in a catch-up after a restart, or while a member joins,
 # however fast or slow the machine.
-my $feeder = start_feeder($topic, \@recs, $CHUNKS);
-@recs = ();
+my $feeder = start_feeder($topic, delete $stream->{recs}, $CHUNKS);
 
 my $db = "$dir/trends.db";
 my $log = "$dir/consumer.log";
@@ -213,12 +189,11 @@ cmp_ok $feeder->{busy} // 999, '<', 30, sprintf 'kcat took %.1fs for %d '
 
 # Where each record landed: the truth of a prefix of each partition is
 # what the database must hold next to that partition's offset.
-my ($at, $nback, $unknown) = stream_positions($topic, \%by_value);
+my ($at, $nback, $unknown) = stream_positions($topic, $by_value);
 is $nback, $N, "all $N records read back from the topic";
-ok !$unknown && !%by_value, 'every record once, as produced';
-%by_value = ();
+ok !$unknown && !%$by_value, 'every record once, as produced';
 
-sub truth_of_prefix { prefix_truth($at, \@bkey, \@rate, $_[0]) }
+sub truth_of_prefix { prefix_truth($at, $bkey, $rate, $_[0]) }
 
 my @end = map { scalar @{ $at->[$_] || [] } } 0 .. 2;
 my $truth = truth_of_prefix(\@end);
@@ -229,8 +204,7 @@ my (@at_kill, $grew);
 for my $k (1 .. $KILLS) {
     my $s = $snap[$k - 1];
     my @off = @{ $s->{off} }[0 .. 2];
-    my $p = 0;
-    $p += ($_ // 0) > 0 ? $_ : 0 for @off;
+    my $p = records_before(\@off);
     $grew++ if $p > ($at_kill[-1] // 0);
     push @at_kill, $p;
     my $want = truth_of_prefix(\@off);
@@ -249,13 +223,7 @@ my $pid = consumer_start(topic => $topic, group => $group, db => $db,
 my $st = consumer_wait($pid, 150);
 is $st, 0, 'last run: --exit-idle exits 0' or diag log_tail($log);
 
-my @diff = compare_aggregates(db_aggregates($dbh), $truth);
-ok !@diff, sprintf('all %d buckets: count, sum_micros, min, max exact',
-                   scalar keys %$truth)
-    or diag join "\n", @diff;
-is_deeply [ @{ db_offsets($dbh, $topic) }[0 .. 2] ], \@end,
-    "offsets at the end of each partition (@end)";
-is_deeply db_rejected($dbh), {}, 'nothing refused';
+check_end_state($dbh, $topic, $truth, \@end);
 is sqlite_rows($db, 'SELECT sum(count) FROM hotel_rate_hourly')->[0][0], $N,
     "$N records counted";
 # every claim bumped its partition's lease: the epochs the members logged
@@ -281,20 +249,7 @@ is sqlite_rows($db, 'SELECT sum(count) FROM hotel_rate_hourly')->[0][0], $N,
 
 # the report, from the same rows, against our own arithmetic
 {
-    open my $fh, '-|', $ENV{HOTEL_TRENDS}, 'report', '-d', $db,
-        '--format', 'csv', '--now', $now or die "report: $!\n";
-    binmode $fh;
-    my @got = map { s/\r?\n\z//r } <$fh>;
-    close $fh;
-    is $?, 0, 'report --format csv exits 0';
-    my $want = expected_report_csv($truth, $now);
-    my @bad = grep { ($got[$_] // '') ne ($want->[$_] // '') }
-              0 .. ($#got > $#$want ? $#got : $#$want);
-    ok !@bad, sprintf('report: %d lines (avg, min, max, 24h and 7d '
-                      . 'trends) as computed from the truth', scalar @$want)
-        or diag join "\n", map { "line $_: got '" . ($got[$_] // '')
-                                 . "', want '" . ($want->[$_] // '') . "'" }
-                           @bad[0 .. ($#bad < 5 ? $#bad : 5)];
+    my $want = check_report_csv($db, $truth, $now);
     ok scalar(grep { /,[+-]\d+\.\d%,/ } @$want) > 100,
         'the report has 24h trends to compare';
 }

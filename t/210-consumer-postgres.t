@@ -15,7 +15,8 @@
 use strict;
 use warnings;
 
-use File::Temp qw(tempdir);
+use FindBin;
+BEGIN { push @INC, "$FindBin::Bin/lib" }    # t/lib last: helpers only
 use POSIX ();
 use Test::More;
 use Time::HiRes qw(sleep time);
@@ -23,24 +24,12 @@ use Time::HiRes qw(sleep time);
 use HotelConsumer;
 use HotelPg;
 use HotelRecords;
+use HotelSuite;
 
-for my $v (qw(TEST_NGINX_KAFKA_BROKERS HOTEL_KAFKA_DIR HOTEL_TRENDS)) {
-    plan skip_all => "$v is not set (run through scripts/test)"
-        unless $ENV{$v};
-}
-plan skip_all => "$ENV{HOTEL_TRENDS} is not built" unless -x $ENV{HOTEL_TRENDS};
-plan skip_all => 'kcat is not installed'
-    unless grep { -x "$_/kcat" } split /:/, $ENV{PATH};
+needs(env => [qw(TEST_NGINX_KAFKA_BROKERS HOTEL_KAFKA_DIR HOTEL_TRENDS)],
+      built => [qw(HOTEL_TRENDS)], tools => [qw(kcat)]);
 my $pg = HotelPg->new or plan skip_all => $HotelPg::Why;
-
-my $seed = $ENV{HOTEL_TEST_SEED} || ((time * 1000 ^ $$) % 1000000);
-srand $seed;
-note "seed $seed (HOTEL_TEST_SEED=$seed replays these choices)";
-
-my $run = $ENV{TEST_NGINX_RUN_ID} || "r$$";
-my $uniq = sprintf '%s-%d', $run, int rand 1e9;
-my $dir = tempdir('hotel-trends-210-XXXXXX', TMPDIR => 1,
-                   CLEANUP => !$ENV{HOTEL_TEST_KEEP});
+my ($uniq, $dir) = start_run('hotel-trends-210', seed => 1);
 my $t0 = time;
 
 $pg->start;
@@ -88,29 +77,17 @@ my $now = int(time / 3600) * 3600;
 my @hotels = ((map { "pg-$_" } 1 .. 295), 'pg "quoted"', 'pg\\back{,}',
               'NULL', ' spaced ', "pg-\xe2\x82\xac");
 
-my (@bkey, @rate, %by_value, @recs);
-for my $i (0 .. $N - 1) {
-    my $h = $hotels[rand @hotels];
-    my $c = $currencies[rand @currencies];
-    my $ms = ($now - 3600 * $hours[rand @hours]) * 1000 + int rand 3_600_000;
-    my $r = 1_000_000 + int rand 999_000_000;
-    my $v = encode_record(hotel_id => $h, rate_micros => $r, currency => $c,
-                          search_time_ms => $ms,
-                          search_id => sprintf('%032x', $i),
-                          position => $i % 30);
-    my $s = int($ms / 1000);
-    push @bkey, join "\0", $h, $c, $s - $s % 3600;
-    push @rate, $r;
-    $by_value{$v} = $i;
-    push @recs, [ $h, $v ];
-}
+my $stream = known_stream(
+    records => $N, now => $now, hotels => \@hotels, hours => \@hours,
+    currencies => \@currencies, rate => [1_000_000, 999_000_000],
+    id => '%032x', positions => 30);
+my ($bkey, $rate, $by_value) = @$stream{qw(bkey rate by_value)};
 
 my $topic = create_topic("$uniq-pg", 3);
 
 # the stream arrives in chunks, fed at each step of the choreography, so
 # that every fault meets records in flight however fast the machine is
-my $feeder = start_feeder($topic, \@recs, $CHUNKS);
-@recs = ();
+my $feeder = start_feeder($topic, delete $stream->{recs}, $CHUNKS);
 
 # ----------------------------------------------------- the choreography
 
@@ -159,9 +136,7 @@ sub wait_for {
 
 sub progress {
     my $s = eval { db_snapshot($dbh, $topic) } or return -1;
-    my $p = 0;
-    $p += ($_ // 0) > 0 ? $_ : 0 for @{ $s->{off} };
-    return $p;
+    return records_before($s->{off});
 }
 
 my $A = start_member('A');
@@ -245,10 +220,9 @@ is consumer_stop($B, 'TERM', 30), 0, 'B: SIGTERM again, exits 0';
 $B = start_member('B');
 
 is $feeder->finish(120), 0, "$N records produced in $CHUNKS chunks";
-my ($at, $nback, $unknown) = stream_positions($topic, \%by_value);
+my ($at, $nback, $unknown) = stream_positions($topic, $by_value);
 is $nback, $N, "all $N records read back from the topic";
-ok !$unknown && !%by_value, 'every record once, as produced';
-%by_value = ();
+ok !$unknown && !%$by_value, 'every record once, as produced';
 my @end = map { scalar @{ $at->[$_] || [] } } 0 .. 2;
 
 ok wait_for(90, sub { progress() == $N }, 'the end'),
@@ -263,21 +237,14 @@ is consumer_stop($B, 'TERM', 30), 0, 'B: SIGTERM, exits 0'
 
 # ------------------------------------------------------------- verdicts
 
-my $truth = prefix_truth($at, \@bkey, \@rate, \@end);
-my @diff = compare_aggregates(db_aggregates($dbh), $truth);
-ok !@diff, sprintf('all %d buckets: count, sum_micros, min, max exact',
-                   scalar keys %$truth)
-    or diag join "\n", @diff;
-is_deeply [ @{ db_offsets($dbh, $topic) }[0 .. 2] ], \@end,
-    "offsets at the end of each partition (@end)";
-is_deeply db_rejected($dbh), {}, 'nothing refused';
+my $truth = prefix_truth($at, $bkey, $rate, \@end);
+check_end_state($dbh, $topic, $truth, \@end);
 
 my ($bad, $mid) = (0, 0);
 for my $s (@snap) {
-    my $p = 0;
-    $p += ($_ // 0) > 0 ? $_ : 0 for @{ $s->{off} };
+    my $p = records_before($s->{off});
     $mid++ if $p > 0 && $p < $N;
-    my $want = prefix_truth($at, \@bkey, \@rate, $s->{off});
+    my $want = prefix_truth($at, $bkey, $rate, $s->{off});
     my @d = compare_aggregates($s->{agg}, $want || {}, 3);
     next if $want && !@d;
     diag "snapshot ($s->{what}, $p records): @d" if $bad++ < 3;
@@ -300,21 +267,8 @@ my $epochs = query_rows($dbh, "SELECT min(lease_epoch), max(lease_epoch)"
 cmp_ok $epochs->[0], '>=', 3, "every partition changed hands (lease_epoch "
     . "@$epochs)";
 
-{
-    open my $fh, '-|', $ENV{HOTEL_TRENDS}, 'report', '-d', $conninfo,
-        '--format', 'csv', '--now', $now or die "report: $!\n";
-    my @got = map { s/\r?\n\z//r } <$fh>;
-    close $fh;
-    is $?, 0, 'report from PostgreSQL exits 0';
-    my $want = expected_report_csv($truth, $now);
-    my @badl = grep { ($got[$_] // '') ne ($want->[$_] // '') }
-               0 .. ($#got > $#$want ? $#got : $#$want);
-    ok !@badl, sprintf('report: %d lines as computed from the truth',
-                       scalar @$want)
-        or diag join "\n", map { "line $_: got '" . ($got[$_] // '')
-                                 . "', want '" . ($want->[$_] // '') . "'" }
-                           @badl[0 .. ($#badl < 5 ? $#badl : 5)];
-}
+# the report, from PostgreSQL
+check_report_csv($conninfo, $truth, $now);
 
 ok $pg->stop('fast'), 'PostgreSQL stopped';
 note sprintf 'done in %.0fs', time - $t0;

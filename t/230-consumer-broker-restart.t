@@ -21,31 +21,20 @@
 use strict;
 use warnings;
 
-use File::Temp qw(tempdir);
+use FindBin;
+BEGIN { push @INC, "$FindBin::Bin/lib" }    # t/lib last: helpers only
 use Test::More;
 use Time::HiRes qw(sleep time);
 
 use HotelConsumer;
 use HotelRecords;
-use HotelNginx qw(own_broker broker_kill broker_restart broker_stop
-                  wait_until);
+use HotelBroker qw(own_broker broker_kill broker_restart broker_stop);
+use HotelSuite qw(:DEFAULT wait_until);
 
-plan skip_all => 'HOTEL_TRENDS is not set (the consumer to test; run '
-    . 'through scripts/test)' unless $ENV{HOTEL_TRENDS};
-plan skip_all => "$ENV{HOTEL_TRENDS} is not built" unless -x $ENV{HOTEL_TRENDS};
-for my $tool (qw(kcat sqlite3 protoc java)) {
-    plan skip_all => "$tool is not installed"
-        unless grep { -x "$_/$tool" } split /:/, $ENV{PATH};
-}
-
-my $seed = $ENV{HOTEL_TEST_SEED} || ((time * 1000 ^ $$) % 1000000);
-srand $seed;
-note "seed $seed (HOTEL_TEST_SEED=$seed replays these choices)";
-
-my $run = $ENV{TEST_NGINX_RUN_ID} || "r$$";
-my $uniq = sprintf '%s-%d', $run, int rand 1e9;
-my $dir = tempdir('hotel-trends-230-XXXXXX', TMPDIR => 1,
-                   CLEANUP => !$ENV{HOTEL_TEST_KEEP});
+# the consumer to test; the broker is the suite's own
+needs(env => [qw(HOTEL_TRENDS)], built => [qw(HOTEL_TRENDS)],
+      tools => [qw(kcat sqlite3 protoc java)]);
+my ($uniq, $dir) = start_run('hotel-trends-230', seed => 1);
 my $t0 = time;
 
 # ------------------------------------------------------------ the broker
@@ -66,33 +55,20 @@ my @currencies = qw(EUR USD GBP);
 my $now = int(time / 3600) * 3600;
 my @hotels = map { sprintf 'b%03d', $_ } 0 .. 199;
 
-my (@bkey, @rate, %by_value, @recs, @fields);
-for my $i (0 .. $N1 + $N2 - 1) {
-    my $h = $hotels[rand @hotels];
-    my $c = $currencies[rand @currencies];
-    my $ms = ($now - 3600 * $hours[rand @hours]) * 1000 + int rand 3_600_000;
-    my $r = 10_000_000 + int rand 990_000_000;
-    my $v = encode_record(hotel_id => $h, rate_micros => $r, currency => $c,
-                          search_time_ms => $ms,
-                          search_id => sprintf('%024x', $i),
-                          position => $i % 20);
-    my $s = int($ms / 1000);
-    push @bkey, join "\0", $h, $c, $s - $s % 3600;
-    push @rate, $r;
-    push @fields, { hotel_id => $h, currency => $c, search_time_ms => $ms,
-                    rate_micros => $r };
-    $by_value{$v} = $i;
-    push @recs, [ $h, $v ];
-}
-my $truth = aggregate_records(\@fields);
-@fields = ();
+my $stream = known_stream(
+    records => $N1 + $N2, now => $now, hotels => \@hotels,
+    hours => \@hours, currencies => \@currencies,
+    rate => [10_000_000, 990_000_000], id => '%024x', positions => 20,
+    truth => 1);
+my ($bkey, $rate, $by_value, $truth, $recs) =
+    @$stream{qw(bkey rate by_value truth recs)};
 
 my $topic = create_topic("$uniq-restart", 3);
 
 # the first part, in 4 calls of kcat (each checked at the broker)
 for my $k (0 .. 3) {
     my $per = $N1 / 4;
-    produce_records($topic, [ @recs[$k * $per .. ($k + 1) * $per - 1] ]);
+    produce_records($topic, [ @$recs[$k * $per .. ($k + 1) * $per - 1] ]);
 }
 pass("$N1 records produced");
 
@@ -111,12 +87,7 @@ my $pid = consumer_start(
               '-X', 'queued.max.messages.kbytes=64',
               '-X', 'max.partition.fetch.bytes=16384' ]);
 
-sub progress {
-    my $s = shift;
-    my $p = 0;
-    $p += ($_ // 0) > 0 ? $_ : 0 for @{ $s->{off} };
-    return $p;
-}
+sub progress { records_before($_[0]{off}) }
 
 my $snap;
 ok(wait_until(sub {
@@ -152,13 +123,13 @@ ok(consumer_alive($pid), 'the consumer is still running after the restart')
 for my $k (0 .. 3) {
     my $per = $N2 / 4;
     produce_records($topic,
-                    [ @recs[$N1 + $k * $per .. $N1 + ($k + 1) * $per - 1] ]);
+                    [ @$recs[$N1 + $k * $per .. $N1 + ($k + 1) * $per - 1] ]);
     sleep 0.5;
 }
 pass("$N2 more records produced after the restart");
 push @snaps, { %{ db_snapshot($dbh, $topic) },
                how => 'after the second part was produced' };
-@recs = ();
+@$recs = ();
 
 my $st = consumer_wait($pid, 180);
 is($st, 0, 'the same consumer read on and exited 0 once idle (--exit-idle)')
@@ -168,13 +139,13 @@ consumer_stop($pid, 'KILL', 5) unless defined $st;
 # ------------------------------------------------------------ the checks
 
 my $N = $N1 + $N2;
-my ($at, $nback, $unknown) = stream_positions($topic, \%by_value);
+my ($at, $nback, $unknown) = stream_positions($topic, $by_value);
 is($nback, $N, "all $N records at the broker after its restart");
-ok(!$unknown && !%by_value, 'every record once, as produced');
+ok(!$unknown && !%$by_value, 'every record once, as produced');
 
 for my $s (@snaps) {
     my @off = map { $_ // 0 } @{ $s->{off} }[0 .. 2];
-    my $want = prefix_truth($at, \@bkey, \@rate, \@off);
+    my $want = prefix_truth($at, $bkey, $rate, \@off);
     my @diff = compare_aggregates($s->{agg}, $want || {});
     ok($want && !@diff, "$s->{how}: the database holds exactly the "
        . progress($s) . " records before its offsets (@off)")
@@ -182,15 +153,9 @@ for my $s (@snaps) {
 }
 
 my @end = map { scalar @{ $at->[$_] || [] } } 0 .. 2;
-my @diff = compare_aggregates(db_aggregates($dbh), $truth);
-ok(!@diff, sprintf('all %d buckets: count, sum_micros, min, max exact',
-                   scalar keys %$truth))
-    or diag join "\n", @diff;
-is_deeply([ @{ db_offsets($dbh, $topic) }[0 .. 2] ], \@end,
-          "offsets at the end of each partition (@end)");
+check_end_state($dbh, $topic, $truth, \@end);
 is(sqlite_rows($db, 'SELECT sum(count) FROM hotel_rate_hourly')->[0][0], $N,
    "$N records counted, none twice");
-is_deeply(db_rejected($dbh), {}, 'nothing refused');
 
 {
     my $all = log_tail($log, 1e6);

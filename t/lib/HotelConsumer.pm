@@ -11,6 +11,7 @@ use strict;
 use warnings;
 
 use Exporter 'import';
+use HotelRecords ();
 use Math::BigInt;
 use POSIX qw(WNOHANG);
 use Test::More ();
@@ -21,8 +22,9 @@ our @EXPORT = qw(
     track_child
     sqlite_rows query_rows db_aggregates db_offsets db_rejected db_snapshot
     hotel_totals
-    stream_positions prefix_truth
+    stream_positions prefix_truth records_before
     compare_aggregates expected_report_csv money_cents trend_permille
+    check_end_state check_report_csv
     log_tail report_lines report_order report_cells report_csv_line
     report_header report_movers
 );
@@ -273,18 +275,61 @@ sub prefix_truth {
         for my $o (0 .. $end - 1) {
             my $i = $list->[$o];
             return undef unless defined $i;
-            my $r = $rate->[$i];
-            my $a = $t{$bkey->[$i]} ||= [0, 0, $r, $r];
-            $a->[0]++;
-            $a->[1] += $r;
-            $a->[2] = $r if $r < $a->[2];
-            $a->[3] = $r if $r > $a->[3];
+            HotelRecords::add_rate(\%t, $bkey->[$i], $rate->[$i]);
         }
     }
     return \%t;
 }
 
+# How many records lie before the stored offsets @$off (one per partition,
+# undef or negative where none is stored).
+sub records_before {
+    my $off = shift;
+    my $n = 0;
+    $n += ($_ // 0) > 0 ? $_ : 0 for @$off;
+    return $n;
+}
+
+# The end of a stream consumed: every aggregate of $db equals $truth, the
+# offsets of $topic are the ends of its partitions (@$end), nothing was
+# refused. Three tests.
+sub check_end_state {
+    my ($db, $topic, $truth, $end) = @_;
+    my @diff = compare_aggregates(db_aggregates($db), $truth);
+    Test::More::ok(!@diff, sprintf('all %d buckets: count, sum_micros, '
+                                   . 'min, max exact', scalar keys %$truth))
+        or Test::More::diag(join "\n", @diff);
+    Test::More::is_deeply([ @{ db_offsets($db, $topic) }[0 .. $#$end] ],
+                          $end, "offsets at the end of each partition "
+                                . "(@$end)");
+    Test::More::is_deeply(db_rejected($db), {}, 'nothing refused');
+}
+
 # ------------------------------------------------------------- report
+
+# "hotel-trends report --format csv" of $db (a SQLite file or a
+# PostgreSQL conninfo) with the clock at $now, line for line against
+# expected_report_csv($truth, $now). Two tests; returns the lines expected.
+sub check_report_csv {
+    my ($db, $truth, $now) = @_;
+    open my $fh, '-|', trends(), 'report', '-d', $db,
+        '--format', 'csv', '--now', $now or die "report: $!\n";
+    binmode $fh;
+    my @got = map { s/\r?\n\z//r } <$fh>;
+    close $fh;
+    Test::More::is($?, 0, 'report --format csv exits 0');
+    my $want = expected_report_csv($truth, $now);
+    my @bad = grep { ($got[$_] // '') ne ($want->[$_] // '') }
+              0 .. ($#got > $#$want ? $#got : $#$want);
+    Test::More::ok(!@bad, sprintf('report: %d lines (avg, min, max, 24h '
+                                  . 'and 7d trends) as computed from the '
+                                  . 'truth', scalar @$want))
+        or Test::More::diag(join "\n", map {
+               "line $_: got '" . ($got[$_] // '') . "', want '"
+               . ($want->[$_] // '') . "'"
+           } @bad[0 .. ($#bad < 5 ? $#bad : 5)]);
+    return $want;
+}
 
 sub big { Math::BigInt->new("$_[0]") }
 

@@ -36,6 +36,7 @@ use warnings;
 
 use Exporter 'import';
 use File::Basename qw(dirname);
+use HotelRecords ();
 use File::Spec;
 use File::Temp qw(tempfile);
 use POSIX qw(WNOHANG);
@@ -181,16 +182,6 @@ sub parse_headers {
 
 # ------------------------------------------------------------- protoc
 
-sub varint {
-    my $n = shift;
-    my $s = '';
-    while ($n >= 0x80) {
-        $s .= chr(($n & 0x7f) | 0x80);
-        $n >>= 7;
-    }
-    return $s . chr($n);
-}
-
 # Decode many HotelSearchResult values (or, with $tag "\x12", SearchPage
 # values) with one protoc run. Returns one hashref of fields per value,
 # in order (a page's: search_id, search_time_ms and "results", a list of
@@ -210,7 +201,7 @@ sub decode_batch {
     return () unless @values;
     my $batch = join '', map {
         my $v = defined $_ ? $_ : '';
-        $tag . varint(length $v) . $v;
+        $tag . HotelRecords::varint(length $v) . $v;
     } @values;
 
     my $proto_dir = $ENV{HOTEL_PROTO_DIR} || "$Root/proto";

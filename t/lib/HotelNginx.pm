@@ -1,9 +1,9 @@
 package HotelNginx;
 
-# Drive nginx and a Kafka broker directly, for the fault suites whose
-# scenarios do not fit Test::Nginx's request/response blocks: a background
-# load while nginx reloads, a broker stopped and started between requests,
-# counters read after a pause.
+# Drive nginx directly, for the fault suites whose scenarios do not fit
+# Test::Nginx's request/response blocks: a background load while nginx
+# reloads, a broker (t/lib/HotelBroker.pm) stopped and started between
+# requests, counters read after a pause.
 #
 #     my $ng = HotelNginx->new(master => 1, workers => 2);
 #     $ng->start(http => '...', server => '...');   # nginx.conf pieces
@@ -21,11 +21,6 @@ package HotelNginx;
 #                                uri => sub { "/p?q=c$_[0]-$_[1]" });
 #     my $res = HotelNginx::finish_load($load);     # what clients were shown
 #
-#     my $b = HotelNginx::own_broker();             # a broker of our own
-#     my $c = HotelNginx::own_cluster(3);           # three nodes of our own
-#     my $t = HotelNginx::own_broker(tls => 1);     # and an SSL listener
-#     HotelNginx::broker_kill($b); HotelNginx::broker_restart($b);
-#
 # start(detach => 1) with become_subreaper() first: nginx whose parent is
 # not the process that started it, as a binary upgrade (USR2) requires.
 #
@@ -35,13 +30,15 @@ package HotelNginx;
 # valgrind stage); the server block always has "location = /kafka-status
 # { hotel_kafka_status; }". nginx runs in the foreground ("daemon off"),
 # started with the binary's absolute path so that a binary upgrade (USR2)
-# can exec it again. Whatever this module started (nginx, brokers) is
-# stopped at exit, by PID, even when a test dies.
+# can exec it again. Whatever nginx this module started is stopped at exit,
+# by PID, even when a test dies (before the brokers of HotelBroker).
 
 use strict;
 use warnings;
 
 use Exporter 'import';
+# loaded first, so that its END (the brokers) runs after ours (nginx)
+use HotelBroker ();
 use Cwd qw(abs_path getcwd);
 use File::Basename qw(dirname);
 use File::Path qw(make_path remove_tree);
@@ -54,14 +51,10 @@ use POSIX qw(WNOHANG);
 use Test::More ();
 use Time::HiRes qw(sleep time);
 
-our @EXPORT_OK = qw(own_broker own_cluster broker_kill broker_restart broker_stop
-                    become_subreaper wait_until dead_port
+our @EXPORT_OK = qw(become_subreaper dead_port
                     queued dropped settled counters);
 
-my $Root = File::Spec->rel2abs(dirname(__FILE__) . '/../..');
-
 my @Nginxes;     # started here, for the END cleanup
-my @Brokers;
 my $Subreaper = 0;    # see become_subreaper()
 
 # an interrupted suite still stops what it started (END blocks run on exit)
@@ -575,69 +568,6 @@ sub finish_load {
     return \%res;
 }
 
-# ---------------------------------------------------------------- broker
-
-# A single-node broker of our own (scripts/kafka start in a temporary
-# directory), stopped and removed at exit whatever happens (kept, with
-# HOTEL_TEST_KEEP). Returns {dir, bootstrap}; with tls => 1 the broker
-# also has an SSL listener, {tls_bootstrap}, whose certificate a CA of its
-# own signed, {ca} (a PEM file).
-sub own_broker { own_cluster(1, @_) }
-
-# A cluster of $nodes (1 or 3) nodes of our own, as own_broker(); a
-# three-node cluster has RF 3 and min.insync.replicas 2 by default.
-sub own_cluster {
-    my ($nodes, %o) = @_;
-    $nodes ||= 1;
-    my $dir = tempdir('hotel-kafka-XXXXXX', TMPDIR => 1);
-    my $b = { dir => $dir, owner => $$, nodes => $nodes };
-    push @Brokers, $b;
-    # its progress (and librdkafka's chatter from kcat) to a file, shown
-    # only when it fails
-    my $tls = $o{tls} ? 'HOTEL_KAFKA_TLS=1 ' : '';
-    my $cmd = qq{$tls"$Root/scripts/kafka" start "$dir" $nodes}
-            . qq{ 2>"$dir/start.log"};
-    my $boot = `$cmd`;
-    die "scripts/kafka start $nodes failed (status $?):\n"
-        . slurp("$dir/start.log") if $?;
-    chomp $boot;
-    $b->{bootstrap} = $boot;
-    if ($o{tls}) {
-        chomp($b->{tls_bootstrap} = slurp("$dir/bootstrap-tls"));
-        $b->{ca} = "$dir/tls/ca.pem";
-    }
-    return $b;
-}
-
-sub broker_kill {
-    my ($b, $node) = @_;
-    broker_cmd($b, 'kill', $node || 1);
-}
-
-sub broker_restart {
-    my ($b, $node) = @_;
-    broker_cmd($b, 'restart-node', $node || 1);
-}
-
-sub broker_cmd {
-    my ($b, $cmd, @args) = @_;
-    system("\"$Root/scripts/kafka\" $cmd \"$b->{dir}\" @args "
-           . ">>\"$b->{dir}/start.log\" 2>&1") == 0
-        or die "scripts/kafka $cmd failed:\n" . slurp("$b->{dir}/start.log");
-}
-
-sub broker_stop {
-    my $b = shift;
-    return if $b->{stopped} || $b->{owner} != $$;
-    $b->{stopped} = 1;
-    system("\"$Root/scripts/kafka\" stop \"$b->{dir}\" >/dev/null 2>&1");
-    if ($ENV{HOTEL_TEST_KEEP}) {
-        Test::More::diag("HOTEL_TEST_KEEP: broker files left in $b->{dir}");
-    } else {
-        remove_tree($b->{dir});
-    }
-}
-
 END {
     if ($$ == $Parent) {
         local $?;
@@ -650,7 +580,6 @@ END {
             }
             kill 'KILL', $ng->{pid} if $ng->alive;
         }
-        broker_stop($_) for @Brokers;
     }
 }
 
@@ -686,16 +615,6 @@ sub children_of {
     }
     closedir $d;
     return sort { $a <=> $b } @kids;
-}
-
-sub wait_until {
-    my ($cond, $timeout) = @_;
-    my $deadline = time + $timeout;
-    while (time < $deadline) {
-        return 1 if $cond->();
-        sleep 0.1;
-    }
-    return $cond->() ? 1 : 0;
 }
 
 # A 127.0.0.1 port nobody listens on (bound, then closed).

@@ -34,6 +34,7 @@ use Time::HiRes qw(time);
 our @EXPORT = qw(
     varint encode_record produce_records end_offsets create_topic
     schema_headers aggregate_records protoc_decode start_feeder
+    known_stream
 );
 
 my @FIELDS = (
@@ -303,15 +304,70 @@ sub aggregate_records {
     $truth ||= {};
     for my $r (@$recs) {
         my $secs = int($r->{search_time_ms} / 1000);
-        my $k = join "\0", $r->{hotel_id}, $r->{currency},
-                           $secs - $secs % 3600;
-        my $a = $truth->{$k} ||= [0, 0, $r->{rate_micros}, $r->{rate_micros}];
-        $a->[0]++;
-        $a->[1] += $r->{rate_micros};
-        $a->[2] = $r->{rate_micros} if $r->{rate_micros} < $a->[2];
-        $a->[3] = $r->{rate_micros} if $r->{rate_micros} > $a->[3];
+        add_rate($truth, join("\0", $r->{hotel_id}, $r->{currency},
+                              $secs - $secs % 3600), $r->{rate_micros});
     }
     return $truth;
+}
+
+# One more rate in the aggregate $k of a truth: [count, sum, min, max].
+sub add_rate {
+    my ($truth, $k, $r) = @_;
+    my $a = $truth->{$k} ||= [0, 0, $r, $r];
+    $a->[0]++;
+    $a->[1] += $r;
+    $a->[2] = $r if $r < $a->[2];
+    $a->[3] = $r if $r > $a->[3];
+}
+
+# A known stream of random records, and what the consumer must make of it:
+#
+#     my $s = known_stream(records => 120_000, now => $hour_start,
+#                          hotels => \@ids, currencies => [qw(EUR USD)],
+#                          hours => [1, 3, 26], rate => [1_000_000, 999e6],
+#                          id => '%032x', positions => 30);
+#
+# Record i draws, in this order (so that a seed gives the same stream): a
+# hotel from hotels; a currency from currencies (or currency => sub, given
+# the hotel); a search time in the hour that began hours[k] hours before
+# now, k drawn, at a random millisecond; a rate of rate[0] + int rand
+# rate[1] micros. Its search_id is sprintf(id, i), its position
+# i % positions. Returns {recs => [[key, value]...] for produce_records
+# (the key is the hotel), bkey => [its aggregate's key, as
+# aggregate_records makes them], rate => [its rate], by_value => {value =>
+# i}}, and with truth => 1 also {truth}: aggregate_records of them all.
+sub known_stream {
+    my %o = @_;
+    my @hotels = @{ $o{hotels} };
+    my @hours = @{ $o{hours} };
+    my $currency = $o{currency} || do {
+        my @c = @{ $o{currencies} };
+        sub { $c[rand @c] };
+    };
+    my ($rmin, $rspan) = @{ $o{rate} };
+    my $id = $o{id} || '%032x';
+    my %s = (recs => [], bkey => [], rate => [], by_value => {});
+    $s{truth} = {} if $o{truth};
+    for my $i (0 .. $o{records} - 1) {
+        my $h = $hotels[rand @hotels];
+        my $c = $currency->($h);
+        my $ms = ($o{now} - 3600 * $hours[rand @hours]) * 1000
+               + int rand 3_600_000;
+        # micros that are no round number: sums and averages must be exact
+        my $r = $rmin + int rand $rspan;
+        my $v = encode_record(hotel_id => $h, rate_micros => $r,
+                              currency => $c, search_time_ms => $ms,
+                              search_id => sprintf($id, $i),
+                              position => $i % $o{positions});
+        my $secs = int($ms / 1000);
+        my $k = join "\0", $h, $c, $secs - $secs % 3600;
+        push @{ $s{bkey} }, $k;
+        push @{ $s{rate} }, $r;
+        $s{by_value}{$v} = $i;
+        push @{ $s{recs} }, [ $h, $v ];
+        add_rate($s{truth}, $k, $r) if $s{truth};
+    }
+    return \%s;
 }
 
 # Google's protoc decodes one value; returns its text format (or dies).
