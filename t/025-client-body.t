@@ -8,15 +8,18 @@
 # and the status counters are checked to account for every page.
 
 use Test::Nginx::Socket 'no_plan';
+use FindBin;
+BEGIN { push @INC, "$FindBin::Bin/lib" }    # t/lib last: helpers only
 use HotelKafka;
-use HotelStatus;
+use HotelBlocks;
 use JSON::PP ();
 
 repeat_each(1);
 no_shuffle();
 log_level('info');
 add_response_body_check(\&check_kafka_block);
-add_response_body_check(\&check_status_block);
+# status_counters, block_error_log (t/lib/HotelBlocks.pm)
+add_response_body_check(\&check_block_sections);
 
 # nginx's stream module as a raw upstream: it writes these bytes and
 # closes the connection, as a backend that dies in the middle of a page.
@@ -27,7 +30,7 @@ sub main::raw_upstream {
     $q =~ s/\n/\\n/g;
     return "load_module /usr/lib/nginx/modules/ngx_stream_module.so;\n"
          . "stream {\n    server {\n"
-         . "        listen unix:\$TEST_NGINX_HTML_DIR/$sock;\n"
+         . "        listen unix:\$TEST_NGINX_SERVER_ROOT/html/$sock;\n"
          . "        return \"$q\";\n    }\n}\n";
 }
 
@@ -235,7 +238,7 @@ produced 1
     hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
 
     server {
-        listen unix:$TEST_NGINX_HTML_DIR/backend.sock;
+        listen unix:$TEST_NGINX_SERVER_ROOT/html/backend.sock;
 
         gzip on;
         gzip_types application/json;
@@ -249,7 +252,7 @@ produced 1
     }
 --- config
     location = /search {
-        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/backend.sock:/page;
+        proxy_pass http://unix:$TEST_NGINX_SERVER_ROOT/html/backend.sock:/page;
         proxy_set_header Accept-Encoding gzip;
         gunzip on;
         hotel_kafka_search_results on;
@@ -285,7 +288,7 @@ pages_failed.compressed 0
     hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
 
     server {
-        listen unix:$TEST_NGINX_HTML_DIR/backend.sock;
+        listen unix:$TEST_NGINX_SERVER_ROOT/html/backend.sock;
 
         gzip on;
         gzip_types application/json;
@@ -299,7 +302,7 @@ pages_failed.compressed 0
     }
 --- config
     location = /search {
-        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/backend.sock:/page;
+        proxy_pass http://unix:$TEST_NGINX_SERVER_ROOT/html/backend.sock:/page;
         proxy_set_header Accept-Encoding gzip;
         gunzip on;
         hotel_kafka_search_results on;
@@ -368,7 +371,7 @@ pages_failed.compressed 0
     hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
 --- config
     location = /page.json {
-        root $TEST_NGINX_HTML_DIR;
+        root $TEST_NGINX_SERVER_ROOT/html;
         default_type application/json;
         hotel_kafka_search_results on;
         hotel_kafka_topic $TEST_NGINX_RUN_ID-range;
@@ -405,7 +408,7 @@ pages 1
 produced 5
 pages_failed.partial 2
 pages_failed.syntax 0
---- error_log
+--- block_error_log
 search results not read (partial)
 
 
@@ -415,7 +418,7 @@ search results not read (partial)
     hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
 
     server {
-        listen unix:$TEST_NGINX_HTML_DIR/backend.sock;
+        listen unix:$TEST_NGINX_SERVER_ROOT/html/backend.sock;
 
         location /page {
             default_type application/json;
@@ -425,7 +428,7 @@ search results not read (partial)
     }
 --- config
     location = /search {
-        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/backend.sock:/page;
+        proxy_pass http://unix:$TEST_NGINX_SERVER_ROOT/html/backend.sock:/page;
         hotel_kafka_search_results on;
         hotel_kafka_topic $TEST_NGINX_RUN_ID-range-up;
     }
@@ -450,7 +453,7 @@ pages_failed.syntax 0
     hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
 --- config
     location = /bom.json {
-        root $TEST_NGINX_HTML_DIR;
+        root $TEST_NGINX_SERVER_ROOT/html;
         default_type application/json;
         hotel_kafka_search_results on;
         hotel_kafka_topic $TEST_NGINX_RUN_ID-bom;
@@ -483,7 +486,7 @@ pages_failed.syntax 0
 --- http_config
 
     hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
-    proxy_cache_path $TEST_NGINX_HTML_DIR/cache keys_zone=pages:1m;
+    proxy_cache_path $TEST_NGINX_SERVER_ROOT/html/cache keys_zone=pages:1m;
 
     map $upstream_cache_status $hotel_fresh_page {
         HIT       0;
@@ -493,7 +496,7 @@ pages_failed.syntax 0
     }
 
     server {
-        listen unix:$TEST_NGINX_HTML_DIR/backend.sock;
+        listen unix:$TEST_NGINX_SERVER_ROOT/html/backend.sock;
 
         location /page {
             default_type application/json;
@@ -502,7 +505,7 @@ pages_failed.syntax 0
     }
 --- config
     location = /search {
-        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/backend.sock:/page;
+        proxy_pass http://unix:$TEST_NGINX_SERVER_ROOT/html/backend.sock:/page;
         proxy_cache pages;
         proxy_cache_valid 200 1m;
         add_header X-Cache $upstream_cache_status;
@@ -535,7 +538,7 @@ produced 5
 --- http_config
 
     hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
-    proxy_cache_path $TEST_NGINX_HTML_DIR/cache keys_zone=pages:1m;
+    proxy_cache_path $TEST_NGINX_SERVER_ROOT/html/cache keys_zone=pages:1m;
 
     map $upstream_cache_status $hotel_fresh_page {
         HIT       0;
@@ -545,7 +548,7 @@ produced 5
     }
 
     server {
-        listen unix:$TEST_NGINX_HTML_DIR/backend.sock;
+        listen unix:$TEST_NGINX_SERVER_ROOT/html/backend.sock;
 
         location /page {
             default_type application/json;
@@ -554,7 +557,7 @@ produced 5
     }
 --- config
     location = /search {
-        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/backend.sock:/page;
+        proxy_pass http://unix:$TEST_NGINX_SERVER_ROOT/html/backend.sock:/page;
         proxy_cache pages;
         proxy_cache_valid 200 1m;
         hotel_kafka_search_results on;
@@ -582,7 +585,7 @@ main::raw_upstream('cut.sock', "HTTP/1.1 200 OK\r\nContent-Type: application/jso
     hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
 --- config
     location = /search {
-        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/cut.sock;
+        proxy_pass http://unix:$TEST_NGINX_SERVER_ROOT/html/cut.sock;
         postpone_output 0;
         hotel_kafka_search_results on;
         hotel_kafka_topic $TEST_NGINX_RUN_ID-cut-length;
@@ -616,7 +619,7 @@ main::raw_upstream('cut.sock', "HTTP/1.1 200 OK\r\nContent-Type: application/jso
     hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
 --- config
     location = /search {
-        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/cut.sock;
+        proxy_pass http://unix:$TEST_NGINX_SERVER_ROOT/html/cut.sock;
         proxy_http_version 1.1;
         chunked_transfer_encoding off;
         postpone_output 0;
@@ -650,7 +653,7 @@ pages_failed.syntax 0
     hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
 
     server {
-        listen unix:$TEST_NGINX_HTML_DIR/backend.sock;
+        listen unix:$TEST_NGINX_SERVER_ROOT/html/backend.sock;
 
         location /page {
             default_type application/json;
@@ -661,7 +664,7 @@ pages_failed.syntax 0
     }
 --- config
     location = /search {
-        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/backend.sock:/page;
+        proxy_pass http://unix:$TEST_NGINX_SERVER_ROOT/html/backend.sock:/page;
         proxy_buffering off;
         postpone_output 0;
         hotel_kafka_search_results on;

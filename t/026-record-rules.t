@@ -7,14 +7,17 @@
 # upper case.
 
 use Test::Nginx::Socket 'no_plan';
+use FindBin;
+BEGIN { push @INC, "$FindBin::Bin/lib" }    # t/lib last: helpers only
 use HotelKafka;
-use HotelStatus;
+use HotelBlocks;
 
 repeat_each(1);
 no_shuffle();
 log_level('info');
 add_response_body_check(\&check_kafka_block);
-add_response_body_check(\&check_status_block);
+# status_counters, block_error_log (t/lib/HotelBlocks.pm)
+add_response_body_check(\&check_block_sections);
 
 # id, rate, currency (undef: the field is absent), and what must come of
 # them: a record "ID MICROS CURRENCY", or the skip reason.

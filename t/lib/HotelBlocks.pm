@@ -19,6 +19,13 @@ package HotelBlocks;
 #   --- status_bytes_in_topic    its delivered_bytes is the size of the
 #                                record values in the block's topic
 #                                (--- kafka_topic, see HotelKafka)
+#   --- status_counters          lines "name value": the status (JSON, at
+#                                --- status_uri, /kafka-status by default)
+#                                is read until every counter named has
+#                                that value (5 s at most: a page cut short
+#                                is counted when nginx notices, a moment
+#                                after the client saw it), then one test
+#                                per counter; "a.b" is b inside object a
 #   --- block_error_log          lines, or eval [qr//, "text"]: each matches
 #                                a line of the block's whole error.log
 #   --- error_log_count          lines "text => MIN..MAX" (or "=> N"): that
@@ -36,7 +43,8 @@ package HotelBlocks;
 # block are dropped.
 #
 # status_poll(URI, [qr//...], SECONDS) is the polling itself, for a check
-# of a suite's own.
+# of a suite's own; status_json(URI) the status once, decoded (undef if it
+# is not JSON).
 
 use strict;
 use warnings;
@@ -49,21 +57,46 @@ use Time::HiRes qw(sleep time);
 use HotelKafka qw(kafka_read kafka_topic);
 use HotelNginx ();
 
-our @EXPORT = qw(check_block_sections use_master_blocks status_poll);
+our @EXPORT = qw(check_block_sections use_master_blocks status_poll
+                 status_json);
 
-# The body of GET $uri once it matches every regex of @$res, or the last
-# one read when $timeout seconds have passed.
-sub status_poll {
-    my ($uri, $res, $timeout) = @_;
+# The body of GET $uri once $done->(body) holds, or the last one read when
+# $timeout seconds have passed.
+sub poll_uri {
+    my ($uri, $done, $timeout) = @_;
     my $port = Test::Nginx::Socket::server_port();
-    my $deadline = time + ($timeout || 10);
+    my $deadline = time + $timeout;
     while (1) {
         my $r = HotelNginx::http_get($port, $uri, 3);
         my $got = $r->{body} // '';
-        return $got unless grep { $got !~ $_ } @$res;
-        return $got if time > $deadline;
+        return $got if $done->($got) || time > $deadline;
         sleep 0.1;
     }
+}
+
+sub status_poll {
+    my ($uri, $res, $timeout) = @_;
+    return poll_uri($uri, sub { my $got = shift; !grep { $got !~ $_ } @$res },
+                    $timeout || 10);
+}
+
+sub decode { my $json = shift; return eval { JSON::PP::decode_json($json) } }
+
+sub status_json {
+    my $uri = shift;
+    my $r = HotelNginx::http_get(Test::Nginx::Socket::server_port(), $uri, 3);
+    return decode($r->{body} // '');
+}
+
+# a counter of a decoded status: "pages", "pages_failed.partial"
+sub counter {
+    my ($st, $name) = @_;
+    my $v = $st;
+    for my $k (split /\./, $name) {
+        return undef unless ref $v eq 'HASH' && exists $v->{$k};
+        $v = $v->{$k};
+    }
+    return $v;
 }
 
 sub last_request {
@@ -77,7 +110,36 @@ sub check_block_sections {
     my ($block, $body, $req_idx, $rep, $dry_run) = @_;
     return if $dry_run || !last_request($block, $req_idx);
     check_status($block);
+    check_counters($block);
     check_logs($block);
+}
+
+sub check_counters {
+    my $block = shift;
+    my $spec = $block->status_counters;
+    return unless defined $spec;
+    my $uri = $block->status_uri;
+    $uri = '/kafka-status' unless defined $uri;
+    $uri =~ s/^\s+|\s+$//g;
+
+    my @want;
+    for my $line (split /\n/, $spec) {
+        next if $line =~ /^\s*(?:#|$)/;
+        $line =~ /^\s*(\S+)\s+(\d+)\s*$/
+            or die "bad --- status_counters line: \"$line\"\n";
+        push @want, [$1, $2];
+    }
+
+    my $name = $block->name;
+    my $st = decode(poll_uri($uri, sub {
+        my $st = decode(shift) or return 0;
+        return !grep { (counter($st, $_->[0]) // -1) != $_->[1] } @want;
+    }, 5));
+    Test::More::ok($st, "$name - the status at $uri is JSON");
+    for my $w (@want) {
+        Test::More::is(counter($st || {}, $w->[0]), $w->[1],
+                       "$name - status $w->[0]");
+    }
 }
 
 sub check_status {
