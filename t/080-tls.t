@@ -62,20 +62,11 @@ Test::More::ok($broker->{tls_bootstrap} =~ /^127\.0\.0\.1:\d+$/
                "a broker with an SSL listener starts ($broker->{bootstrap}, "
                . "TLS $broker->{tls_bootstrap})");
 
-# a CA that signed nothing the broker has
-my $other = "$broker->{dir}/other-ca";
-mkdir $other or die "mkdir $other: $!\n";
-system("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
-       . "-nodes -sha256 -days 1 -subj '/CN=not the broker CA' "
-       . "-keyout '$other/ca.key' -out '$other/ca.pem' "
-       . ">'$other/openssl.log' 2>&1") == 0
-    or die "making the other CA failed:\n"
-           . HotelNginx::slurp("$other/openssl.log");
-
 $ENV{TEST_NGINX_KAFKA_BROKERS}     = $broker->{bootstrap};
 $ENV{TEST_NGINX_KAFKA_TLS_BROKERS} = $broker->{tls_bootstrap};
 $ENV{TEST_NGINX_KAFKA_CA}          = $broker->{ca};
-$ENV{TEST_NGINX_KAFKA_WRONG_CA}    = "$other/ca.pem";
+# a CA that signed nothing the broker has
+$ENV{TEST_NGINX_KAFKA_WRONG_CA}    = $broker->{wrong_ca};
 
 # ---------------------------------------------------------------- pages
 

@@ -7,7 +7,7 @@ package HotelBroker;
 #
 #     my $b = own_broker();                 # {dir, bootstrap}
 #     my $c = own_cluster(3);               # three nodes
-#     my $t = own_broker(tls => 1);         # and an SSL listener
+#     my $t = own_broker(tls => 1);         # and an SSL listener, CAs
 #     broker_kill($b, 1); broker_restart($b, 1);
 #     broker_cmd($c, 'topic', $name, 3, 3); # any scripts/kafka command
 #     broker_stop($b);
@@ -39,7 +39,8 @@ for my $sig (qw(INT TERM HUP)) {
 # directory), stopped and removed at exit whatever happens (kept, with
 # HOTEL_TEST_KEEP). Returns {dir, bootstrap}; with tls => 1 the broker
 # also has an SSL listener, {tls_bootstrap}, whose certificate a CA of its
-# own signed, {ca} (a PEM file).
+# own signed, {ca} (a PEM file), and {wrong_ca} is another CA, one that
+# signed nothing the broker has (made with openssl).
 sub own_broker { own_cluster(1, @_) }
 
 # A cluster of $nodes (1 or 3) nodes of our own, as own_broker(); a
@@ -63,6 +64,15 @@ sub own_cluster {
     if ($o{tls}) {
         chomp($b->{tls_bootstrap} = slurp("$dir/bootstrap-tls"));
         $b->{ca} = "$dir/tls/ca.pem";
+        my $other = "$dir/other-ca";
+        mkdir $other or die "mkdir $other: $!\n";
+        system("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256"
+               . " -nodes -sha256 -days 1 -subj '/CN=not the broker CA'"
+               . " -keyout '$other/ca.key' -out '$other/ca.pem'"
+               . " >'$other/openssl.log' 2>&1") == 0
+            or die "making the other CA failed:\n"
+                   . slurp("$other/openssl.log");
+        $b->{wrong_ca} = "$other/ca.pem";
     }
     return $b;
 }
