@@ -21,8 +21,10 @@ use strict;
 use warnings;
 
 use File::Temp qw(tempdir);
-use IO::Socket::INET;
+use FindBin;
+BEGIN { push @INC, "$FindBin::Bin/lib" }    # t/lib last: helpers only
 use Test::More;
+use HotelNginx qw(dead_port);
 
 plan skip_all => 'not under valgrind or a sanitizer: plain nginx only'
     if $ENV{TEST_NGINX_USE_VALGRIND} || $ENV{TEST_NGINX_LD_PRELOAD};
@@ -36,15 +38,6 @@ note "Test::Nginx::Socket from $lib";
 my $dir = tempdir('hotel-harness-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 my $n = 0;
 
-sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Proto => 'tcp', Listen => 1)
-        or die "cannot bind: $!\n";
-    my $port = $s->sockport;
-    close $s;
-    return $port;
-}
-
 # Runs a suite (its code, then its blocks) in a child perl; returns what
 # it printed.
 sub run_case {
@@ -56,7 +49,7 @@ sub run_case {
               . "no_shuffle();\nlog_level('info');\n$code\n__DATA__\n\n"
               . $blocks;
     close $fh or die "$file: $!\n";
-    my $port = free_port();
+    my $port = dead_port();
     local $ENV{TEST_NGINX_SERVROOT} = "$dir/servroot$n";
     local $ENV{TEST_NGINX_SERVER_PORT} = $port;
     local $ENV{TEST_NGINX_PORT} = $port;

@@ -6,12 +6,11 @@ use Test::Nginx::Socket 'no_plan';
 use FindBin;
 BEGIN { push @INC, "$FindBin::Bin/lib" }    # t/lib last: helpers only
 use HotelBlocks;
-use HotelKafka;
 
 repeat_each(1);
 no_shuffle();
 log_level('info');
-add_response_body_check(\&check_kafka_block);
+# kafka_*, block_error_log (t/lib/HotelBlocks.pm)
 add_response_body_check(\&check_block_sections);
 
 run_tests();

@@ -9,14 +9,12 @@
 use Test::Nginx::Socket 'no_plan';
 use FindBin;
 BEGIN { push @INC, "$FindBin::Bin/lib" }    # t/lib last: helpers only
-use HotelKafka;
 use HotelBlocks;
 
 repeat_each(1);
 no_shuffle();
 log_level('info');
-add_response_body_check(\&check_kafka_block);
-# status_counters, block_error_log (t/lib/HotelBlocks.pm)
+# kafka_*, status_counters (t/lib/HotelBlocks.pm)
 add_response_body_check(\&check_block_sections);
 
 # id, rate, currency (undef: the field is absent), and what must come of

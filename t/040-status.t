@@ -8,15 +8,13 @@ use Test::Nginx::Socket 'no_plan';
 use FindBin;
 BEGIN { push @INC, "$FindBin::Bin/lib" }    # t/lib last: helpers only
 use HotelBlocks;
-use HotelKafka;
 use File::Temp ();
 use HotelNginx ();
 
 repeat_each(1);
 no_shuffle();
 log_level('info');
-add_response_body_check(\&check_kafka_block);
-# the status_* sections and block_error_log (t/lib/HotelBlocks.pm)
+# kafka_*, status_*, block_error_log (t/lib/HotelBlocks.pm)
 add_response_body_check(\&check_block_sections);
 
 # Blocks with "--- use_master" run with a master and two workers, the
@@ -319,7 +317,7 @@ secret123
 --- status_eventually eval
 ["/status",
  qr/\A\{"produced":4,"delivered":4,"failed":0,/,
- qr/"workers":\[\{"worker":0,"pid":([1-9]\d*),"produced":\d+,"delivered":\d+,"failed":0,"dropped":0,"queue_depth":\d+\},\{"worker":1,"pid":(?!\1,)[1-9]\d*,"produced":\d+,"delivered":\d+,"failed":0,"dropped":0,"queue_depth":\d+\}\]\}\n\z/]
+ qr/"workers":\[\{"worker":([01]),"pid":([1-9]\d*),"produced":\d+,"delivered":\d+,"failed":0,"dropped":0,"queue_depth":\d+\},\{"worker":(?!\1,)[01],"pid":(?!\2,)[1-9]\d*,"produced":\d+,"delivered":\d+,"failed":0,"dropped":0,"queue_depth":\d+\}\]\}\n\z/]
 --- status_sums
 --- promtool: /status?format=prometheus
 --- kafka_topic: status-workers

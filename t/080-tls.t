@@ -28,7 +28,6 @@ use FindBin;
 BEGIN { push @INC, "$FindBin::Bin/lib" }    # t/lib last: helpers only
 use HotelBlocks;
 use HotelConsumer qw(trends_run consumer_wait consumer_stop hotel_totals);
-use HotelKafka;
 use HotelBroker qw(own_broker);
 use HotelNginx ();
 
@@ -110,10 +109,9 @@ add_block_preprocessor(sub {
     $block->set_value('error_log_count', undef);
 });
 
-# status_eventually, block_error_log and error_log_count (status first),
-# then the Kafka checks, on settled records
+# status_eventually, then the Kafka checks on settled records, then
+# block_error_log and error_log_count (t/lib/HotelBlocks.pm)
 add_response_body_check(\&check_block_sections);
-add_response_body_check(\&check_kafka_block);
 
 run_tests();
 

@@ -9,6 +9,10 @@ package HotelBlocks;
 #     use HotelBlocks;
 #     add_response_body_check(\&check_block_sections);
 #
+# In this order: the status sections below (so that the records have
+# settled), HotelKafka's kafka_* sections (the read-back), then the log
+# sections below.
+#
 #   --- status_eventually eval   [URI, qr/.../, ...]: GET URI until the body
 #                                matches every regex (delivery reports come
 #                                a few ms after the records), then one test
@@ -34,8 +38,7 @@ package HotelBlocks;
 # Test::Nginx's own error_log is checked after each request against the
 # lines that request added: a line written at start-up, or once for the
 # whole block (a rate-limited error, a page of an earlier request), goes in
-# block_error_log. The status is read first, so that the log is read once
-# the records have settled.
+# block_error_log.
 #
 # use_master_blocks(SECTIONS): a block with "--- use_master" runs with a
 # master and two workers, the others in a single process; under valgrind
@@ -54,7 +57,7 @@ use JSON::PP ();
 use Test::More ();
 use Time::HiRes qw(sleep time);
 
-use HotelKafka qw(kafka_read kafka_topic);
+use HotelKafka qw(kafka_read kafka_topic check_kafka_block);
 use HotelNginx ();
 
 our @EXPORT = qw(check_block_sections use_master_blocks status_poll
@@ -108,10 +111,14 @@ sub last_request {
 
 sub check_block_sections {
     my ($block, $body, $req_idx, $rep, $dry_run) = @_;
-    return if $dry_run || !last_request($block, $req_idx);
-    check_status($block);
-    check_counters($block);
-    check_logs($block);
+    my $last = !$dry_run && last_request($block, $req_idx);
+    if ($last) {
+        check_status($block);
+        check_counters($block);
+    }
+    # it acts after the block's last request itself
+    check_kafka_block(@_);
+    check_logs($block) if $last;
 }
 
 sub check_counters {
