@@ -4,14 +4,15 @@
 # gives the same records; a malformed page the same failure either way.
 
 use Test::Nginx::Socket 'no_plan';
-use HotelKafka;
-use HotelStatus;
+use FindBin;
+BEGIN { push @INC, "$FindBin::Bin/lib" }    # t/lib last: helpers only
+use HotelBlocks;
 
 repeat_each(1);
 no_shuffle();
 log_level('info');
-add_response_body_check(\&check_kafka_block);
-add_response_body_check(\&check_status_block);
+# kafka_*, status_counters (t/lib/HotelBlocks.pm)
+add_response_body_check(\&check_block_sections);
 
 our $PAGE = '{"total": 3, "results": [{"hotel_id": "b1", "rate": 10.5, '
           . '"currency": "EUR", "tags": ["x", {"rate": 1}]}, '
@@ -37,7 +38,7 @@ sub main::locations {
                . "        default_type application/json;\n"
                . "        hotel_kafka_search_results on;\n"
                . "        hotel_kafka_topic \$TEST_NGINX_RUN_ID-$topic;\n"
-               . "        root \$TEST_NGINX_HTML_DIR;\n"
+               . "        root \$TEST_NGINX_SERVER_ROOT/html;\n"
                . "        output_buffers 1 $o->[0];\n"
                . "        try_files /page.json =404;\n"
                . "    }\n";

@@ -7,14 +7,16 @@
 # counted as in the default mode; "produced" counts Kafka records.
 
 use Test::Nginx::Socket 'no_plan';
+use FindBin;
+BEGIN { push @INC, "$FindBin::Bin/lib" }    # t/lib last: helpers only
 use HotelKafka;
-use HotelStatus;
+use HotelBlocks;
 
 repeat_each(1);
 no_shuffle();
 log_level('info');
-add_response_body_check(\&check_kafka_block);
-add_response_body_check(\&check_status_block);
+# kafka_*, status_counters (t/lib/HotelBlocks.pm)
+add_response_body_check(\&check_block_sections);
 
 # a page of N results, ids pN-0.., rates 1.00, 1.01, ...
 sub main::page {
@@ -152,7 +154,7 @@ skipped.not_object 1
     hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
 --- config
     location = /one.json {
-        root $TEST_NGINX_HTML_DIR;
+        root $TEST_NGINX_SERVER_ROOT/html;
         default_type application/json;
         hotel_kafka_search_results on;
         hotel_kafka_record page;
@@ -160,7 +162,7 @@ skipped.not_object 1
     }
 
     location = /big.json {
-        root $TEST_NGINX_HTML_DIR;
+        root $TEST_NGINX_SERVER_ROOT/html;
         default_type application/json;
         hotel_kafka_search_results on;
         hotel_kafka_record page;
@@ -194,7 +196,7 @@ produced 2
     hotel_kafka_conf message.max.bytes 2000;
 --- config
     location = /big.json {
-        root $TEST_NGINX_HTML_DIR;
+        root $TEST_NGINX_SERVER_ROOT/html;
         default_type application/json;
         hotel_kafka_search_results on;
         hotel_kafka_record page;
@@ -226,7 +228,7 @@ dropped.too_large 0
     load_module /usr/lib/nginx/modules/ngx_stream_module.so;
     stream {
         server {
-            listen unix:$TEST_NGINX_HTML_DIR/cut.sock;
+            listen unix:$TEST_NGINX_SERVER_ROOT/html/cut.sock;
             return "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 400\r\nConnection: close\r\n\r\n{\"results\": [{\"hotel_id\": \"c1\", \"rate\": 1, \"currency\": \"EUR\"}, {\"hotel_id\": \"c2\", \"rate\": 2, \"currency\": \"EUR\"}, {\"hotel_";
         }
     }
@@ -234,7 +236,7 @@ dropped.too_large 0
     hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
 --- config
     location = /search {
-        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/cut.sock;
+        proxy_pass http://unix:$TEST_NGINX_SERVER_ROOT/html/cut.sock;
         postpone_output 0;
         hotel_kafka_search_results on;
         hotel_kafka_record page;
