@@ -25,10 +25,12 @@ use strict;
 use warnings;
 
 use FindBin;
+BEGIN { push @INC, "$FindBin::Bin/lib" }    # t/lib last: helpers only
 use Test::More;
 use Time::HiRes qw(sleep time);
 use HotelKafka;
-use HotelNginx qw(wait_until);
+use HotelNginx qw(queued dropped settled counters);
+use HotelSuite qw(wait_until);
 
 plan skip_all => 'TEST_NGINX_LOAD_MODULES is not set (the module to test)'
     unless $ENV{TEST_NGINX_LOAD_MODULES};
@@ -74,34 +76,6 @@ sub expected_body {
     return page_json($q);
 }
 
-sub queued {
-    my $st = shift;
-    my $q = 0;
-    $q += $_->{queue_depth} for @{ $st->{workers} || [] };
-    return $q;
-}
-
-sub dropped {
-    my $st = shift;
-    my $d = 0;
-    $d += $_ for values %{ $st->{dropped} || {} };
-    return $d;
-}
-
-sub settled {
-    my $st = shift;
-    return $st && queued($st) == 0
-        && $st->{produced} == $st->{delivered} + $st->{failed};
-}
-
-sub counters {
-    my $st = shift;
-    return 'no status' unless $st;
-    return sprintf 'produced %d delivered %d failed %d dropped %d '
-        . '(queue_full %d) queued %d', $st->{produced}, $st->{delivered},
-        $st->{failed}, dropped($st), $st->{dropped}{queue_full} // 0,
-        queued($st);
-}
 
 sub rss_kb {
     my $pid = shift;

@@ -28,68 +28,35 @@
 use strict;
 use warnings;
 
-use File::Temp qw(tempdir);
+use FindBin;
+BEGIN { push @INC, "$FindBin::Bin/lib" }    # t/lib last: helpers only
 use Test::More;
 use Time::HiRes qw(sleep time);
 
 use HotelConsumer;
 use HotelPg;
 use HotelRecords;
-use HotelNginx qw(wait_until);
+use HotelSuite qw(:DEFAULT wait_until);
 
-for my $v (qw(TEST_NGINX_KAFKA_BROKERS HOTEL_KAFKA_DIR HOTEL_TRENDS)) {
-    plan skip_all => "$v is not set (run through scripts/test)"
-        unless $ENV{$v};
-}
-plan skip_all => "$ENV{HOTEL_TRENDS} is not built" unless -x $ENV{HOTEL_TRENDS};
-plan skip_all => 'kcat is not installed'
-    unless grep { -x "$_/kcat" } split /:/, $ENV{PATH};
+needs(env => [qw(TEST_NGINX_KAFKA_BROKERS HOTEL_KAFKA_DIR HOTEL_TRENDS)],
+      built => [qw(HOTEL_TRENDS)], tools => [qw(kcat)]);
 my $pg = HotelPg->new or plan skip_all => $HotelPg::Why;
-
-my $seed = $ENV{HOTEL_TEST_SEED} || ((time * 1000 ^ $$) % 1000000);
-srand $seed;
-note "seed $seed (HOTEL_TEST_SEED=$seed replays these choices)";
-
-my $run = $ENV{TEST_NGINX_RUN_ID} || "r$$";
-my $uniq = sprintf '%s-%d', $run, int rand 1e9;
-my $dir = tempdir('hotel-trends-215-XXXXXX', TMPDIR => 1,
-                   CLEANUP => !$ENV{HOTEL_TEST_KEEP});
+my ($uniq, $dir) = start_run('hotel-trends-215', seed => 1);
 my $t0 = time;
 
 # a stream of $n records: [key, value] pairs, each record's bucket key and
 # rate, each value's index, and the truth
 sub make_stream {
     my ($n, $tag) = @_;
-    my $now = int(time / 3600) * 3600;
-    my %s = (recs => [], bkey => [], rate => [], by_value => {});
-    my @fields;
-    for my $i (0 .. $n - 1) {
-        my $h = sprintf '%s%03d', $tag, int rand 120;
-        my $cur = (qw(EUR USD GBP))[rand 3];
-        my $ms = ($now - 3600 * (1 + int rand 20)) * 1000
-               + int rand 3_600_000;
-        my $r = 10_000_000 + int rand 990_000_000;
-        my $v = encode_record(hotel_id => $h, rate_micros => $r,
-                              currency => $cur, search_time_ms => $ms,
-                              search_id => sprintf('%s%022x', $tag, $i));
-        my $sec = int($ms / 1000);
-        push @{ $s{bkey} }, join "\0", $h, $cur, $sec - $sec % 3600;
-        push @{ $s{rate} }, $r;
-        push @fields, { hotel_id => $h, currency => $cur,
-                        search_time_ms => $ms, rate_micros => $r };
-        $s{by_value}{$v} = $i;
-        push @{ $s{recs} }, [ $h, $v ];
-    }
-    $s{truth} = aggregate_records(\@fields);
-    return \%s;
+    return known_stream(
+        records => $n, now => int(time / 3600) * 3600,
+        hotels => [ map { sprintf '%s%03d', $tag, $_ } 0 .. 119 ],
+        currencies => [qw(EUR USD GBP)], hours => [ 1 .. 20 ],
+        rate => [10_000_000, 990_000_000], id => "$tag%022x",
+        positions => 1, truth => 1);
 }
 
-sub records_in {
-    my $s = shift;
-    my $p = 0;
-    $p += ($_ // 0) > 0 ? $_ : 0 for @{ $s->{off} };
-    return $p;
-}
+sub records_in { records_before($_[0]{off}) }
 
 # the stream read back from the broker: where each record landed
 sub positions {

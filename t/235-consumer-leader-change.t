@@ -25,32 +25,22 @@
 use strict;
 use warnings;
 
-use File::Temp qw(tempdir);
+use FindBin;
+BEGIN { push @INC, "$FindBin::Bin/lib" }    # t/lib last: helpers only
 use Test::More;
 use Time::HiRes qw(sleep time);
 
+use HotelBroker qw(own_cluster broker_kill broker_restart broker_stop
+                   broker_cmd);
 use HotelConsumer;
 use HotelRecords;
 use HotelStream;
-use HotelNginx qw(own_cluster broker_kill broker_restart broker_stop
-                  wait_until);
+use HotelSuite qw(:DEFAULT wait_until);
 
-plan skip_all => 'HOTEL_TRENDS is not set (the consumer to test; run '
-    . 'through scripts/test)' unless $ENV{HOTEL_TRENDS};
-plan skip_all => "$ENV{HOTEL_TRENDS} is not built" unless -x $ENV{HOTEL_TRENDS};
-for my $tool (qw(kcat sqlite3 protoc java)) {
-    plan skip_all => "$tool is not installed"
-        unless grep { -x "$_/$tool" } split /:/, $ENV{PATH};
-}
-
-my $seed = $ENV{HOTEL_TEST_SEED} || ((time * 1000 ^ $$) % 1000000);
-srand $seed;
-note "seed $seed (HOTEL_TEST_SEED=$seed replays these choices)";
-
-my $run = $ENV{TEST_NGINX_RUN_ID} || "r$$";
-my $uniq = sprintf '%s-%d', $run, int rand 1e9;
-my $dir = tempdir('hotel-trends-235-XXXXXX', TMPDIR => 1,
-                   CLEANUP => !$ENV{HOTEL_TEST_KEEP});
+# the consumer to test; the cluster is the suite's own
+needs(env => [qw(HOTEL_TRENDS)], built => [qw(HOTEL_TRENDS)],
+      tools => [qw(kcat sqlite3 protoc java)]);
+my ($uniq, $dir) = start_run('hotel-trends-235', seed => 1);
 my $t0 = time;
 
 # ------------------------------------------------------------ the cluster
@@ -91,7 +81,7 @@ ok($coord, 'the group coordinator is node ' . ($coord // 'none'))
 # the stream's topic: node $coord leads all three partitions
 my $topic = "$uniq-leader";
 my @others = grep { $_ != $coord } 1 .. 3;
-HotelNginx::broker_cmd($c, 'topic', $topic, 3,
+broker_cmd($c, 'topic', $topic, 3,
     join ',', "$coord:$others[0]:$others[1]", "$coord:$others[1]:$others[0]",
               "$coord:$others[0]:$others[1]");
 ok(wait_until(sub {
@@ -108,30 +98,16 @@ my @currencies = qw(EUR USD GBP);
 my $now = int(time / 3600) * 3600;
 my @hotels = map { sprintf 'l%03d', $_ } 0 .. 149;
 
-my (@bkey, @rate, %by_value, @recs, @fields);
-for my $i (0 .. $N - 1) {
-    my $h = $hotels[rand @hotels];
-    my $cur = $currencies[rand @currencies];
-    my $ms = ($now - 3600 * (1 + int rand 30)) * 1000 + int rand 3_600_000;
-    my $r = 10_000_000 + int rand 990_000_000;
-    my $v = encode_record(hotel_id => $h, rate_micros => $r, currency => $cur,
-                          search_time_ms => $ms,
-                          search_id => sprintf('%024x', $i),
-                          position => $i % 20);
-    my $s = int($ms / 1000);
-    push @bkey, join "\0", $h, $cur, $s - $s % 3600;
-    push @rate, $r;
-    push @fields, { hotel_id => $h, currency => $cur, search_time_ms => $ms,
-                    rate_micros => $r };
-    $by_value{$v} = $i;
-    push @recs, [ $h, $v ];
-}
-my $truth = aggregate_records(\@fields);
-@fields = ();
+my $known = known_stream(
+    records => $N, now => $now, hotels => \@hotels,
+    currencies => \@currencies, hours => [ 1 .. 30 ],
+    rate => [10_000_000, 990_000_000], id => '%024x', positions => 20,
+    truth => 1);
+my ($bkey, $rate, $by_value, $truth) = @$known{qw(bkey rate by_value truth)};
 
 # $N records in $CHUNKS chunks, 0.3 s apart: about 20 s of records
-my $stream = start_stream($topic, \@recs, chunks => $CHUNKS, pause => 0.3);
-@recs = ();
+my $stream = start_stream($topic, delete $known->{recs}, chunks => $CHUNKS,
+                          pause => 0.3);
 
 # ------------------------------------------------------------ consume
 
@@ -153,12 +129,7 @@ sub snap {
     return records_in($snaps[-1]);
 }
 
-sub records_in {
-    my $s = shift;
-    my $p = 0;
-    $p += ($_ // 0) > 0 ? $_ : 0 for @{ $s->{off} };
-    return $p;
-}
+sub records_in { records_before($_[0]{off}) }
 
 ok(wait_until(sub {
        return 1 unless consumer_alive($pid);
@@ -215,10 +186,10 @@ is($stream->finish(180), 0, "all $N records produced by one idempotent "
 
 # every record at the broker, then in the database: its offsets reach the
 # partitions' ends
-my ($at, $nback, $unknown) = stream_positions($topic, \%by_value);
+my ($at, $nback, $unknown) = stream_positions($topic, $by_value);
 is($nback, $N, "$N records at the broker");
-ok(!$unknown && !%by_value, 'every record once, as produced')
-    or diag(scalar(keys %by_value) . " missing, $unknown unknown");
+ok(!$unknown && !%$by_value, 'every record once, as produced')
+    or diag(scalar(keys %$by_value) . " missing, $unknown unknown");
 my @end = map { scalar @{ $at->[$_] || [] } } 0 .. 2;
 ok(wait_until(sub {
        my $off = db_offsets($dbh, $topic);
@@ -234,7 +205,7 @@ is(consumer_stop($pid, 'TERM', 30), 0,
 
 for my $s (@snaps) {
     my @off = map { $_ // 0 } @{ $s->{off} }[0 .. 2];
-    my $want = prefix_truth($at, \@bkey, \@rate, \@off);
+    my $want = prefix_truth($at, $bkey, $rate, \@off);
     my @diff = compare_aggregates($s->{agg}, $want || {});
     ok($want && !@diff, "$s->{how}: the database holds exactly the "
        . records_in($s) . " records before its offsets (@off)")

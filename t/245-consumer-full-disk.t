@@ -15,19 +15,17 @@
 use strict;
 use warnings;
 
-use File::Temp qw(tempdir);
+use FindBin;
+BEGIN { push @INC, "$FindBin::Bin/lib" }    # t/lib last: helpers only
 use Test::More;
 use Time::HiRes qw(sleep time);
 
 use HotelConsumer;
 use HotelRecords;
-use HotelNginx qw(wait_until);
+use HotelSuite qw(:DEFAULT wait_until);
 
-for my $v (qw(TEST_NGINX_KAFKA_BROKERS HOTEL_KAFKA_DIR HOTEL_TRENDS)) {
-    plan skip_all => "$v is not set (run through scripts/test)"
-        unless $ENV{$v};
-}
-plan skip_all => "$ENV{HOTEL_TRENDS} is not built" unless -x $ENV{HOTEL_TRENDS};
+needs(env => [qw(TEST_NGINX_KAFKA_BROKERS HOTEL_KAFKA_DIR HOTEL_TRENDS)],
+      built => [qw(HOTEL_TRENDS)]);
 for my $tool (qw(kcat sqlite3 mount umount)) {
     plan skip_all => "$tool is not installed"
         unless grep { -x "$_/$tool" } split(/:/, $ENV{PATH}), '/usr/bin',
@@ -36,13 +34,7 @@ for my $tool (qw(kcat sqlite3 mount umount)) {
 plan skip_all => 'not root: mounting the small tmpfs this test fills needs '
     . 'root (CI and the test machines run as root)' if $> != 0;
 
-my $seed = $ENV{HOTEL_TEST_SEED} || ((time * 1000 ^ $$) % 1000000);
-srand $seed;
-note "seed $seed (HOTEL_TEST_SEED=$seed replays these choices)";
-
-my $run = $ENV{TEST_NGINX_RUN_ID} || "r$$";
-my $uniq = sprintf '%s-%d', $run, int rand 1e9;
-my $dir = tempdir('hotel-trends-245-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+my ($uniq, $dir) = start_run('hotel-trends-245', seed => 1);
 my $mnt = "$dir/mnt";
 my $t0 = time;
 
@@ -63,33 +55,20 @@ pass('a 1 MB tmpfs for the database');
 
 my $N = 24_000;
 my $now = int(time / 3600) * 3600;
-my (@bkey, @rate, %by_value, @recs, @fields);
-for my $i (0 .. $N - 1) {
-    # many buckets: 400 hotels, 3 currencies, 24 hours
-    my $h = sprintf 'd%03d', int rand 400;
-    my $cur = (qw(EUR USD GBP))[rand 3];
-    my $ms = ($now - 3600 * (1 + int rand 24)) * 1000 + int rand 3_600_000;
-    my $r = 10_000_000 + int rand 990_000_000;
-    my $v = encode_record(hotel_id => $h, rate_micros => $r, currency => $cur,
-                          search_time_ms => $ms,
-                          search_id => sprintf('%024x', $i));
-    my $s = int($ms / 1000);
-    push @bkey, join "\0", $h, $cur, $s - $s % 3600;
-    push @rate, $r;
-    push @fields, { hotel_id => $h, currency => $cur, search_time_ms => $ms,
-                    rate_micros => $r };
-    $by_value{$v} = $i;
-    push @recs, [ $h, $v ];
-}
-my $truth = aggregate_records(\@fields);
-@fields = ();
+# many buckets: 400 hotels, 3 currencies, 24 hours
+my $known = known_stream(
+    records => $N, now => $now,
+    hotels => [ map { sprintf 'd%03d', $_ } 0 .. 399 ],
+    currencies => [qw(EUR USD GBP)], hours => [ 1 .. 24 ],
+    rate => [10_000_000, 990_000_000], id => '%024x', positions => 1,
+    truth => 1);
+my ($bkey, $rate, $by_value, $truth) = @$known{qw(bkey rate by_value truth)};
 my $topic = create_topic("$uniq-full", 3);
-produce_records($topic, \@recs);
-@recs = ();
+produce_records($topic, delete $known->{recs});
 pass(sprintf '%d records produced, %d buckets: more than 1 MB of database',
      $N, scalar keys %$truth);
 
-my ($at, $nback, $unknown) = stream_positions($topic, \%by_value);
+my ($at, $nback, $unknown) = stream_positions($topic, $by_value);
 is($nback, $N, "$N records at the broker");
 my @end = map { scalar @{ $at->[$_] || [] } } 0 .. 2;
 
@@ -101,12 +80,7 @@ my $log = "$dir/consumer.log";
 my $pid = consumer_start(topic => $topic, group => "$uniq-g", db => $db,
                          log => $log, args => [ '--batch-size', 1000 ]);
 
-sub records_in {
-    my $s = shift;
-    my $p = 0;
-    $p += ($_ // 0) > 0 ? $_ : 0 for @{ $s->{off} };
-    return $p;
-}
+sub records_in { records_before($_[0]{off}) }
 
 sub integrity { sqlite_rows($db, 'PRAGMA integrity_check')->[0][0] // '' }
 
@@ -148,7 +122,7 @@ is(consumer_stop($pid, 'TERM', 30), 0, 'the consumer exits 0 on SIGTERM')
 
 for my $s (@snaps) {
     my @off = map { $_ // 0 } @{ $s->{off} }[0 .. 2];
-    my $want = prefix_truth($at, \@bkey, \@rate, \@off);
+    my $want = prefix_truth($at, $bkey, $rate, \@off);
     my @diff = compare_aggregates($s->{agg}, $want || {});
     ok($want && !@diff, "$s->{how}: the database holds exactly the "
        . records_in($s) . " records before its offsets (@off)")

@@ -32,6 +32,7 @@ package HotelBlocks;
 #                                per counter; "a.b" is b inside object a
 #   --- block_error_log          lines, or eval [qr//, "text"]: each matches
 #                                a line of the block's whole error.log
+#                                (waited for, 10 s at most)
 #   --- error_log_count          lines "text => MIN..MAX" (or "=> N"): that
 #                                many error.log lines contain text
 #
@@ -201,20 +202,29 @@ sub check_logs {
     my $counts = $block->error_log_count;
     return unless defined $want || defined $counts;
     my $name = $block->name;
-    # the log lines of the last request's records: let the worker write
-    # them
-    sleep 0.5;
-    my @lines = split /\n/, HotelNginx::slurp(
-        Test::Nginx::Socket::server_root() . '/logs/error.log');
-
     my @pats = !defined $want ? ()
              : ref $want eq 'ARRAY' ? @$want
              : grep { length } split /\n+/, $want;
+    my $found = sub {
+        my ($pat, $lines) = @_;
+        return scalar grep { ref $pat ? $_ =~ $pat : index($_, $pat) >= 0 }
+                           @$lines;
+    };
+    # the log lines of the last request's records: let the worker write
+    # them; then wait for those the block wants (an error a broker's slow
+    # refusal gives, under valgrind)
+    sleep 0.5;
+    my $deadline = time + 10;
+    my @lines;
+    while (1) {
+        @lines = split /\n/, HotelNginx::slurp(
+            Test::Nginx::Socket::server_root() . '/logs/error.log');
+        last if time >= $deadline || !grep { !$found->($_, \@lines) } @pats;
+        sleep 0.25;
+    }
     for my $pat (@pats) {
-        my $found = grep { ref $pat ? $_ =~ $pat : index($_, $pat) >= 0 }
-                    @lines;
-        Test::More::ok($found, "$name - pattern \"$pat\" matches a line of "
-                               . "the block's error.log");
+        Test::More::ok($found->($pat, \@lines), "$name - pattern \"$pat\" "
+                       . "matches a line of the block's error.log");
     }
 
     for my $line (split /\n/, $counts // '') {

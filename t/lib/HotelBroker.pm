@@ -8,6 +8,7 @@ package HotelBroker;
 #     my $b = own_broker();                 # {dir, bootstrap}
 #     my $c = own_cluster(3);               # three nodes
 #     my $t = own_broker(tls => 1);         # and an SSL listener, CAs
+#     my $s = own_broker(sasl => 1);        # and a SASL_SSL listener
 #     broker_kill($b, 1); broker_restart($b, 1);
 #     broker_cmd($c, 'topic', $name, 3, 3); # any scripts/kafka command
 #     broker_stop($b);
@@ -40,7 +41,10 @@ for my $sig (qw(INT TERM HUP)) {
 # HOTEL_TEST_KEEP). Returns {dir, bootstrap}; with tls => 1 the broker
 # also has an SSL listener, {tls_bootstrap}, whose certificate a CA of its
 # own signed, {ca} (a PEM file), and {wrong_ca} is another CA, one that
-# signed nothing the broker has (made with openssl).
+# signed nothing the broker has (made with openssl). With sasl => 1 it
+# has a SASL_SSL listener, {sasl_bootstrap}, and {client} holds the
+# properties of its user (sasl.username, sasl.password, ssl.ca.location).
+# Its log is $b->{dir}/node1/server.log.
 sub own_broker { own_cluster(1, @_) }
 
 # A cluster of $nodes (1 or 3) nodes of our own, as own_broker(); a
@@ -53,8 +57,9 @@ sub own_cluster {
     push @Brokers, $b;
     # its progress (and librdkafka's chatter from kcat) to a file, shown
     # only when it fails
-    my $tls = $o{tls} ? 'HOTEL_KAFKA_TLS=1 ' : '';
-    my $cmd = qq{$tls"$Root/scripts/kafka" start "$dir" $nodes}
+    my $env = ($o{tls} ? 'HOTEL_KAFKA_TLS=1 ' : '')
+            . ($o{sasl} ? 'HOTEL_KAFKA_SASL=1 ' : '');
+    my $cmd = qq{$env"$Root/scripts/kafka" start "$dir" $nodes}
             . qq{ 2>"$dir/start.log"};
     my $boot = `$cmd`;
     die "scripts/kafka start $nodes failed (status $?):\n"
@@ -73,6 +78,11 @@ sub own_cluster {
             or die "making the other CA failed:\n"
                    . slurp("$other/openssl.log");
         $b->{wrong_ca} = "$other/ca.pem";
+    }
+    if ($o{sasl}) {
+        chomp($b->{sasl_bootstrap} = slurp("$dir/bootstrap-sasl"));
+        $b->{client} = { map { /^([^=]+)=(.*)$/ ? ($1 => $2) : () }
+                         split /\n/, slurp("$dir/sasl/client.properties") };
     }
     return $b;
 }

@@ -35,10 +35,12 @@ package HotelNginx;
 
 use strict;
 use warnings;
+no warnings 'once';    # the aliases below
 
 use Exporter 'import';
 # loaded first, so that its END (the brokers) runs after ours (nginx)
 use HotelBroker ();
+use HotelSuite ();
 use Cwd qw(abs_path getcwd);
 use File::Basename qw(dirname);
 use File::Path qw(make_path remove_tree);
@@ -52,7 +54,19 @@ use Test::More ();
 use Time::HiRes qw(sleep time);
 
 our @EXPORT_OK = qw(become_subreaper dead_port
-                    queued dropped settled counters);
+                    queued dropped settled counters
+                    wait_until own_broker own_cluster broker_kill
+                    broker_restart broker_stop broker_cmd);
+
+# Kept here too for suites written before they moved to HotelSuite and
+# HotelBroker; new code imports them from there.
+*wait_until = \&HotelSuite::wait_until;
+*own_broker = \&HotelBroker::own_broker;
+*own_cluster = \&HotelBroker::own_cluster;
+*broker_kill = \&HotelBroker::broker_kill;
+*broker_restart = \&HotelBroker::broker_restart;
+*broker_stop = \&HotelBroker::broker_stop;
+*broker_cmd = \&HotelBroker::broker_cmd;
 
 my @Nginxes;     # started here, for the END cleanup
 my $Subreaper = 0;    # see become_subreaper()
@@ -458,8 +472,9 @@ sub settled {
 sub counters {
     my $st = shift;
     return 'no status' unless $st;
-    return sprintf 'produced %d delivered %d failed %d dropped %d queued %d',
-        $st->{produced}, $st->{delivered}, $st->{failed}, dropped($st),
+    return sprintf 'produced %d delivered %d failed %d dropped %d '
+        . '(queue_full %d) queued %d', $st->{produced}, $st->{delivered},
+        $st->{failed}, dropped($st), $st->{dropped}{queue_full} // 0,
         queued($st);
 }
 
