@@ -22,28 +22,19 @@
 use strict;
 use warnings;
 
-use File::Temp qw(tempdir);
+use FindBin;
+BEGIN { push @INC, "$FindBin::Bin/lib" }    # t/lib last: helpers only
 use Math::BigInt;
 use Test::Base;
 use Time::HiRes qw(time);
 
 use HotelConsumer;
 use HotelRecords;
+use HotelSuite;
 
-for my $v (qw(TEST_NGINX_KAFKA_BROKERS HOTEL_KAFKA_DIR HOTEL_TRENDS)) {
-    plan skip_all => "$v is not set (run through scripts/test)"
-        unless $ENV{$v};
-}
-plan skip_all => "$ENV{HOTEL_TRENDS} is not built" unless -x $ENV{HOTEL_TRENDS};
-for my $tool (qw(kcat sqlite3)) {
-    plan skip_all => "$tool is not installed"
-        unless grep { -x "$_/$tool" } split /:/, $ENV{PATH};
-}
-
-my $run = $ENV{TEST_NGINX_RUN_ID} || "r$$";
-my $uniq = sprintf '%s-%d', $run, int rand 1e9;
-my $dir = tempdir('hotel-trends-250-XXXXXX', TMPDIR => 1,
-                  CLEANUP => !$ENV{HOTEL_TEST_KEEP});
+needs(env => [qw(TEST_NGINX_KAFKA_BROKERS HOTEL_KAFKA_DIR HOTEL_TRENDS)],
+      built => [qw(HOTEL_TRENDS)], tools => [qw(kcat sqlite3)]);
+my ($uniq, $dir) = start_run('hotel-trends-250');
 
 my ($H, $D) = (3600, 86400);
 my $now = int(time / $H) * $H;      # the current hour: in no window

@@ -21,26 +21,21 @@
 use strict;
 use warnings;
 
-use File::Temp qw(tempdir);
+use FindBin;
+BEGIN { push @INC, "$FindBin::Bin/lib" }    # t/lib last: helpers only
 use Test::More;
 use Time::HiRes qw(time);
 
 use HotelBrowser;
 use HotelConsumer;
 use HotelRecords;
+use HotelSuite;
 
-for my $v (qw(TEST_NGINX_KAFKA_BROKERS HOTEL_KAFKA_DIR HOTEL_TRENDS)) {
-    plan skip_all => "$v is not set (run through scripts/test)"
-        unless $ENV{$v};
-}
-plan skip_all => "$ENV{HOTEL_TRENDS} is not built" unless -x $ENV{HOTEL_TRENDS};
+needs(env => [qw(TEST_NGINX_KAFKA_BROKERS HOTEL_KAFKA_DIR HOTEL_TRENDS)],
+      built => [qw(HOTEL_TRENDS)]);
 plan skip_all => 'chromium is not installed (scripts/deps)'
     unless chromium_path();
-
-my $run = $ENV{TEST_NGINX_RUN_ID} || "r$$";
-my $uniq = sprintf '%s-%d', $run, int rand 1e9;
-my $dir = tempdir('hotel-trends-260-XXXXXX', TMPDIR => 1,
-                  CLEANUP => !$ENV{HOTEL_TEST_KEEP});
+my ($uniq, $dir) = start_run('hotel-trends-260');
 my $t0 = time;
 
 my ($M, $W) = (60, 600);

@@ -21,25 +21,20 @@ use strict;
 use warnings;
 
 use File::Spec;
-use File::Temp qw(tempdir);
+use FindBin;
+BEGIN { push @INC, "$FindBin::Bin/lib" }    # t/lib last: helpers only
 use Test::More;
 use Time::HiRes qw(sleep time);
 
 use HotelConsumer;
 use HotelRecords;
+use HotelSuite;
 
-for my $v (qw(TEST_NGINX_KAFKA_BROKERS HOTEL_KAFKA_DIR HOTEL_TRENDS)) {
-    plan skip_all => "$v is not set (run through scripts/test)"
-        unless $ENV{$v};
-}
-plan skip_all => "$ENV{HOTEL_TRENDS} is not built" unless -x $ENV{HOTEL_TRENDS};
+needs(env => [qw(TEST_NGINX_KAFKA_BROKERS HOTEL_KAFKA_DIR HOTEL_TRENDS)],
+      built => [qw(HOTEL_TRENDS)]);
 plan skip_all => 'promtool is not installed (scripts/deps: prometheus)'
-    unless grep { -x "$_/promtool" } split /:/, $ENV{PATH};
-
-my $run = $ENV{TEST_NGINX_RUN_ID} || "r$$";
-my $uniq = sprintf '%s-%d', $run, int rand 1e9;
-my $dir = tempdir('hotel-trends-270-XXXXXX', TMPDIR => 1,
-                  CLEANUP => !$ENV{HOTEL_TEST_KEEP});
+    unless have_tool('promtool');
+my ($uniq, $dir) = start_run('hotel-trends-270');
 my $t0 = time;
 my $root = File::Spec->rel2abs(__FILE__ =~ s{/[^/]*$}{}r . '/..');
 
