@@ -183,22 +183,9 @@ is($st && $st->{produced} + dropped($st), scalar @shown,
    'every hotel shown was produced or counted as dropped ('
    . scalar(@shown) . ' shown)');
 
-my @recs = eval {
-    kafka_read($topic, expect => $st->{delivered}, timeout => 60,
-               settle => 1);
-};
-ok(!$@, "$topic read back") or diag($@);
-is(scalar @recs, $st->{delivered},
-   "records at the broker == delivered ($st->{delivered})");
-my %at;
-$at{ $_->{hotel_id} }++ for @recs;
-my @dups = grep { $at{$_} > 1 } sort keys %at;
-is(scalar @dups, 0, 'no record twice')
-    or diag("twice: @dups[0 .. ($#dups < 9 ? $#dups : 9)]");
-my %shown = map { $_ => 1 } @shown;
-my @extra = grep { !$shown{$_} } sort keys %at;
-is(scalar @extra, 0, 'no record of a hotel nobody was shown');
-my @missing = grep { !$at{$_} } @shown;
+my (undef, $missing) = check_shown_at_broker($topic, $st->{delivered},
+                                              \@shown);
+my @missing = @$missing;
 is(scalar @missing, $st->{dropped}{queue_full},
    'the hotels shown but not at the broker are exactly those counted as '
    . "dropped ($st->{dropped}{queue_full})");

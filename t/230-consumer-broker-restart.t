@@ -143,28 +143,14 @@ my ($at, $nback, $unknown) = stream_positions($topic, $by_value);
 is($nback, $N, "all $N records at the broker after its restart");
 ok(!$unknown && !%$by_value, 'every record once, as produced');
 
-for my $s (@snaps) {
-    my @off = map { $_ // 0 } @{ $s->{off} }[0 .. 2];
-    my $want = prefix_truth($at, $bkey, $rate, \@off);
-    my @diff = compare_aggregates($s->{agg}, $want || {});
-    ok($want && !@diff, "$s->{how}: the database holds exactly the "
-       . progress($s) . " records before its offsets (@off)")
-        or diag join "\n", @diff;
-}
+check_snapshots(\@snaps, $at, $bkey, $rate);
 
 my @end = map { scalar @{ $at->[$_] || [] } } 0 .. 2;
 check_end_state($dbh, $topic, $truth, \@end);
 is(sqlite_rows($db, 'SELECT sum(count) FROM hotel_rate_hourly')->[0][0], $N,
    "$N records counted, none twice");
 
-{
-    my $all = log_tail($log, 1e6);
-    my $lines = () = $all =~ /\n/g;
-    my @leases = $all =~ /(partition \d+: lease \d+)/g;
-    note "consumer log: $lines lines; leases: @leases";
-    unlike($all, qr/AddressSanitizer|runtime error|Segmentation/,
-           'no sanitizer report or crash in the consumer log');
-}
+check_no_crash($log);
 
 broker_stop($b);
 note sprintf 'done in %.0fs', time - $t0;

@@ -203,33 +203,13 @@ is(consumer_stop($pid, 'TERM', 30), 0,
 
 # ------------------------------------------------------------ the checks
 
-for my $s (@snaps) {
-    my @off = map { $_ // 0 } @{ $s->{off} }[0 .. 2];
-    my $want = prefix_truth($at, $bkey, $rate, \@off);
-    my @diff = compare_aggregates($s->{agg}, $want || {});
-    ok($want && !@diff, "$s->{how}: the database holds exactly the "
-       . records_in($s) . " records before its offsets (@off)")
-        or diag join "\n", @diff;
-}
+check_snapshots(\@snaps, $at, $bkey, $rate);
 
-my @diff = compare_aggregates(db_aggregates($dbh), $truth);
-ok(!@diff, sprintf('all %d buckets: count, sum_micros, min, max exact',
-                   scalar keys %$truth))
-    or diag join "\n", @diff;
-is_deeply([ @{ db_offsets($dbh, $topic) }[0 .. 2] ], \@end,
-          "offsets at the end of each partition (@end)");
+check_end_state($dbh, $topic, $truth, \@end);
 is(sqlite_rows($db, 'SELECT sum(count) FROM hotel_rate_hourly')->[0][0], $N,
    "$N records counted, none twice");
-is_deeply(db_rejected($dbh), {}, 'nothing refused');
 
-{
-    my $all = log_tail($log, 1e6);
-    my $lines = () = $all =~ /\n/g;
-    my @leases = $all =~ /(partition \d+: lease \d+)/g;
-    note "consumer log: $lines lines; leases: @leases";
-    unlike($all, qr/AddressSanitizer|runtime error|Segmentation/,
-           'no sanitizer report or crash in the consumer log');
-}
+check_no_crash($log);
 
 broker_stop($c);
 note sprintf 'done in %.0fs', time - $t0;

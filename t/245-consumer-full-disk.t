@@ -120,14 +120,7 @@ is(consumer_stop($pid, 'TERM', 30), 0, 'the consumer exits 0 on SIGTERM')
 
 # ------------------------------------------------------------ the checks
 
-for my $s (@snaps) {
-    my @off = map { $_ // 0 } @{ $s->{off} }[0 .. 2];
-    my $want = prefix_truth($at, $bkey, $rate, \@off);
-    my @diff = compare_aggregates($s->{agg}, $want || {});
-    ok($want && !@diff, "$s->{how}: the database holds exactly the "
-       . records_in($s) . " records before its offsets (@off)")
-        or diag join "\n", @diff;
-}
+check_snapshots(\@snaps, $at, $bkey, $rate);
 my @diff = compare_aggregates(db_aggregates($dbh), $truth);
 ok(!@diff, sprintf('all %d buckets: count, sum_micros, min, max exact',
                    scalar keys %$truth))

@@ -24,7 +24,7 @@ our @EXPORT = qw(
     hotel_totals
     stream_positions prefix_truth records_before
     compare_aggregates expected_report_csv money_cents trend_permille
-    check_end_state check_report_csv
+    check_end_state check_snapshots check_report_csv check_no_crash
     log_tail report_lines report_order report_cells report_csv_line
     report_header report_movers
 );
@@ -303,6 +303,35 @@ sub check_end_state {
                           $end, "offsets at the end of each partition "
                                 . "(@$end)");
     Test::More::is_deeply(db_rejected($db), {}, 'nothing refused');
+}
+
+# Snapshots taken while the consumer ran (db_snapshot's, each with
+# {how}): each must hold exactly the records before its offsets, in the
+# positions $at where each record landed (stream_positions). One test a
+# snapshot.
+sub check_snapshots {
+    my ($snaps, $at, $bkey, $rate) = @_;
+    for my $s (@$snaps) {
+        my @off = map { $_ // 0 } @{ $s->{off} }[0 .. 2];
+        my $want = prefix_truth($at, $bkey, $rate, \@off);
+        my @diff = compare_aggregates($s->{agg}, $want || {});
+        Test::More::ok($want && !@diff, "$s->{how}: the database holds "
+                       . 'exactly the ' . records_before(\@off)
+                       . " records before its offsets (@off)")
+            or Test::More::diag(join "\n", @diff);
+    }
+}
+
+# The consumer's log at the end: no sanitizer report, no crash (a test);
+# its leases, for the record (a note).
+sub check_no_crash {
+    my $log = shift;
+    my $all = log_tail($log, 1e6);
+    my $lines = () = $all =~ /\n/g;
+    my @leases = $all =~ /(partition \d+: lease \d+)/g;
+    Test::More::note("consumer log: $lines lines; leases: @leases");
+    Test::More::unlike($all, qr/AddressSanitizer|runtime error|Segmentation/,
+                       'no sanitizer report or crash in the consumer log');
 }
 
 # ------------------------------------------------------------- report

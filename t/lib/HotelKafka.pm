@@ -45,6 +45,7 @@ use Time::HiRes qw(sleep time);
 
 our @EXPORT = qw(
     kafka_brokers kafka_topic kafka_read kafka_expect_records
+    check_shown_at_broker
     check_kafka_block parse_kafka_records_section
     compare_records
 );
@@ -438,6 +439,31 @@ sub kafka_expect_records {
             scalar(@extra) . " unexpected records in $topic:\n"
             . join('', map { "  extra: " . describe($_) . "\n" } @extra));
     return !@missing && !@extra;
+}
+
+# What the broker holds of the hotels a load showed its clients (@$shown,
+# one record each at most): $topic read back, as many records as the
+# module counted $delivered, none twice (test name: twice => ...), none of
+# a hotel nobody was shown. Four tests; returns the records and the
+# hotels shown that are not at the broker (for the suite to account for).
+sub check_shown_at_broker {
+    my ($topic, $delivered, $shown, %o) = @_;
+    my @recs = eval {
+        kafka_read($topic, expect => $delivered, timeout => 60, settle => 1);
+    };
+    Test::More::ok(!$@, "$topic read back") or Test::More::diag($@);
+    Test::More::is(scalar @recs, $delivered,
+                   "records at the broker == delivered ($delivered)");
+    my %at;
+    $at{ $_->{hotel_id} }++ for @recs;
+    my @dups = grep { $at{$_} > 1 } sort keys %at;
+    Test::More::is(scalar @dups, 0, $o{twice} || 'no record twice')
+        or Test::More::diag("twice: @dups[0 .. ($#dups < 9 ? $#dups : 9)]");
+    my %shown = map { $_ => 1 } @$shown;
+    my @extra = grep { !$shown{$_} } sort keys %at;
+    Test::More::is(scalar @extra, 0, 'no record of a hotel nobody was shown')
+        or Test::More::diag("extra: @extra[0 .. ($#extra < 9 ? $#extra : 9)]");
+    return (\@recs, [ grep { !$at{$_} } @$shown ]);
 }
 
 # ------------------------------------------------------------- blocks
