@@ -139,20 +139,31 @@ static const hk_extract_handlers_t  handlers = { on_result, on_skip };
 
 
 /* rules made by extract_create(), freed at the end of the run */
-static hk_extract_rules_t  *all_rules[256];
+static hk_extract_rules_t **all_rules;
 static size_t               nrules;
+static size_t               rules_cap;
 
 
 static const hk_extract_rules_t *
 rules_of(const hk_extract_conf_t *conf)
 {
-    hk_extract_rules_t  *r;
+    hk_extract_rules_t  *r, **grown;
 
     r = hk_extract_rules(conf);
-
-    if (r != NULL && nrules < sizeof(all_rules) / sizeof(all_rules[0])) {
-        all_rules[nrules++] = r;
+    if (r == NULL) {
+        return NULL;
     }
+
+    if (nrules == rules_cap) {
+        rules_cap = rules_cap ? 2 * rules_cap : 256;
+        grown = realloc(all_rules, rules_cap * sizeof(all_rules[0]));
+        if (grown == NULL) {
+            abort();
+        }
+        all_rules = grown;
+    }
+
+    all_rules[nrules++] = r;
 
     return r;
 }
@@ -178,6 +189,10 @@ rules_free_all(void)
     while (nrules) {
         hk_extract_rules_free(all_rules[--nrules]);
     }
+
+    free(all_rules);
+    all_rules = NULL;
+    rules_cap = 0;
 }
 
 
