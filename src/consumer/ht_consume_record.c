@@ -5,10 +5,18 @@
  * row of rejected_records grows with the batch), copied to the
  * dead-letter topic if there is one, and logged, at most one line every
  * HT_REJECTED_LOG_MS.
+ *
+ * A page record (its "schema" header names a SearchPage) is taken as the
+ * result records it holds: each of its results is counted or rejected on
+ * its own, exactly as a result record would be, so the aggregates and
+ * rejected_records do not depend on the producer's mode.  A page with a
+ * result that does not pass the record's checks goes to the dead-letter
+ * topic once, whole, under the first such result's reason.
  */
 
 #include <string.h>
 
+#include "hk_page.h"
 #include "hk_record.h"
 #include "ht_consume_state.h"
 #include "ht_log.h"
@@ -17,11 +25,36 @@
 #define HT_REJECTED_LOG_MS  5000
 
 
+/* what a record's value holds, by its "schema" header */
+typedef enum {
+    HT_VALUE_RESULT,            /* a HotelSearchResult, or no header */
+    HT_VALUE_PAGE,              /* a SearchPage */
+    HT_VALUE_UNKNOWN            /* another message: unknown_schema */
+} ht_value_e;
+
+
+/* one page record being taken */
+typedef struct {
+    ht_consumer_t              *consumer;
+    const rd_kafka_message_t   *message;
+    ht_reject_e                 first_rejected;
+} ht_page_walk_t;
+
+
 static int ht_consume_in_order(ht_consumer_t *c, ht_part_t *p,
     const rd_kafka_message_t *m);
-static ht_reject_e ht_consume_decode(ht_consumer_t *c,
-    const rd_kafka_message_t *m, int64_t wall_ms, ht_record_t *rec);
+static ht_value_e ht_consume_value(const rd_kafka_message_t *m);
+static void ht_consume_result(ht_consumer_t *c, const rd_kafka_message_t *m,
+    int64_t wall_ms);
+static void ht_consume_page(ht_consumer_t *c, const rd_kafka_message_t *m,
+    int64_t wall_ms);
+static int ht_consume_page_result(void *ctx, ht_reject_e reason,
+    const ht_record_t *rec);
+static int ht_consume_add(ht_consumer_t *c, const ht_record_t *rec,
+    const rd_kafka_message_t *m);
 static void ht_consume_reject(ht_consumer_t *c, ht_reject_e reason,
+    const rd_kafka_message_t *m);
+static void ht_consume_dead_letter(ht_consumer_t *c, ht_reject_e reason,
     const rd_kafka_message_t *m);
 static void ht_consume_note_rejected(ht_consumer_t *c, ht_reject_e reason,
     const rd_kafka_message_t *m);
@@ -32,10 +65,7 @@ void
 ht_consume_record(ht_consumer_t *c, const rd_kafka_message_t *m,
     int64_t wall_ms)
 {
-    int           rc;
-    ht_part_t    *p;
-    ht_reject_e   reason;
-    ht_record_t   rec;
+    ht_part_t  *p;
 
     if (m->err) {
         if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -72,25 +102,19 @@ ht_consume_record(ht_consumer_t *c, const rd_kafka_message_t *m,
     p->batch_last = m->offset;
     c->totals.consumed++;
 
-    reason = ht_consume_decode(c, m, wall_ms, &rec);
+    switch (ht_consume_value(m)) {
 
-    if (reason != HT_REJECT_NONE) {
-        ht_consume_reject(c, reason, m);
-        return;
-    }
+    case HT_VALUE_PAGE:
+        ht_consume_page(c, m, wall_ms);
+        break;
 
-    rc = ht_batch_add(&c->batch, &rec);
+    case HT_VALUE_UNKNOWN:
+        ht_consume_reject(c, HT_REJECT_UNKNOWN_SCHEMA, m);
+        break;
 
-    if (rc == HT_BATCH_NOMEM) {
-        ht_log_error("out of memory adding to the batch");
-        ht_consume_drop(c, "out of memory");
-        c->fatal = 1;
-        return;
-    }
-
-    if (rc == HT_REJECT_SUM_OVERFLOW) {
-        /* ht_batch_add() has added it to the batch's rejected */
-        ht_consume_note_rejected(c, rc, m);
+    default:
+        ht_consume_result(c, m, wall_ms);
+        break;
     }
 }
 
@@ -135,27 +159,128 @@ ht_consume_in_order(ht_consumer_t *c, ht_part_t *p,
 }
 
 
-/* HT_REJECT_NONE and rec, or why m is rejected: a "schema" header, when
- * there is one, must name our record, and the value must decode */
-static ht_reject_e
-ht_consume_decode(ht_consumer_t *c, const rd_kafka_message_t *m,
-    int64_t wall_ms, ht_record_t *rec)
+/* a "schema" header, when there is one, must name one of our messages */
+static ht_value_e
+ht_consume_value(const rd_kafka_message_t *m)
 {
     size_t               size;
     const void          *schema;
     rd_kafka_headers_t  *hdrs;
 
-    if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR
-        && rd_kafka_header_get_last(hdrs, HK_RECORD_HEADER_SCHEMA, &schema,
+    if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR
+        || rd_kafka_header_get_last(hdrs, HK_RECORD_HEADER_SCHEMA, &schema,
                                     &size)
-           == RD_KAFKA_RESP_ERR_NO_ERROR
-        && (size != sizeof(HK_RECORD_SCHEMA) - 1
-            || memcmp(schema, HK_RECORD_SCHEMA, size) != 0))
+           != RD_KAFKA_RESP_ERR_NO_ERROR)
     {
-        return HT_REJECT_UNKNOWN_SCHEMA;
+        return HT_VALUE_RESULT;
     }
 
-    return ht_decode(m->payload, m->len, wall_ms, c->o->bucket_s, rec);
+    if (size == sizeof(HK_RECORD_SCHEMA) - 1
+        && memcmp(schema, HK_RECORD_SCHEMA, size) == 0)
+    {
+        return HT_VALUE_RESULT;
+    }
+
+    if (size == sizeof(HK_PAGE_SCHEMA) - 1
+        && memcmp(schema, HK_PAGE_SCHEMA, size) == 0)
+    {
+        return HT_VALUE_PAGE;
+    }
+
+    return HT_VALUE_UNKNOWN;
+}
+
+
+static void
+ht_consume_result(ht_consumer_t *c, const rd_kafka_message_t *m,
+    int64_t wall_ms)
+{
+    ht_reject_e  reason;
+    ht_record_t  rec;
+
+    reason = ht_decode(m->payload, m->len, wall_ms, c->o->bucket_s, &rec);
+
+    if (reason != HT_REJECT_NONE) {
+        ht_consume_reject(c, reason, m);
+        return;
+    }
+
+    (void) ht_consume_add(c, &rec, m);
+}
+
+
+static void
+ht_consume_page(ht_consumer_t *c, const rd_kafka_message_t *m,
+    int64_t wall_ms)
+{
+    int             rc;
+    ht_page_walk_t  walk;
+
+    walk.consumer = c;
+    walk.message = m;
+    walk.first_rejected = HT_REJECT_NONE;
+
+    rc = ht_decode_page(m->payload, m->len, wall_ms, c->o->bucket_s,
+                        ht_consume_page_result, &walk);
+
+    if (rc == HT_REJECT_UNDECODABLE) {
+        /* no result can be read from it: one record rejected */
+        ht_consume_reject(c, HT_REJECT_UNDECODABLE, m);
+        return;
+    }
+
+    if (walk.first_rejected != HT_REJECT_NONE) {
+        ht_consume_dead_letter(c, walk.first_rejected, m);
+    }
+}
+
+
+static int
+ht_consume_page_result(void *ctx, ht_reject_e reason, const ht_record_t *rec)
+{
+    ht_page_walk_t  *walk = ctx;
+
+    if (reason == HT_REJECT_NONE) {
+        /* a sum overflow is noted there, and, as for a result record,
+         * copies nothing to the dead-letter topic */
+        return ht_consume_add(walk->consumer, rec, walk->message)
+               == HT_BATCH_NOMEM ? -1 : 0;
+    }
+
+    ht_batch_reject(&walk->consumer->batch, reason, 1);
+    ht_consume_note_rejected(walk->consumer, reason, walk->message);
+
+    if (walk->first_rejected == HT_REJECT_NONE) {
+        walk->first_rejected = reason;
+    }
+
+    return 0;
+}
+
+
+/* HT_REJECT_NONE, HT_REJECT_SUM_OVERFLOW (rejected, noted) or
+ * HT_BATCH_NOMEM (the run is over) */
+static int
+ht_consume_add(ht_consumer_t *c, const ht_record_t *rec,
+    const rd_kafka_message_t *m)
+{
+    int  rc;
+
+    rc = ht_batch_add(&c->batch, rec);
+
+    if (rc == HT_BATCH_NOMEM) {
+        ht_log_error("out of memory adding to the batch");
+        ht_consume_drop(c, "out of memory");
+        c->fatal = 1;
+        return rc;
+    }
+
+    if (rc == HT_REJECT_SUM_OVERFLOW) {
+        /* ht_batch_add() has added it to the batch's rejected */
+        ht_consume_note_rejected(c, rc, m);
+    }
+
+    return rc;
 }
 
 
@@ -163,19 +288,25 @@ static void
 ht_consume_reject(ht_consumer_t *c, ht_reject_e reason,
     const rd_kafka_message_t *m)
 {
+    ht_batch_reject(&c->batch, reason, 1);
+    ht_consume_dead_letter(c, reason, m);
+    ht_consume_note_rejected(c, reason, m);
+}
+
+
+/* a copy lost is logged and the record still rejected: the dead-letter
+ * topic is for looking at, rejected_records is the truth */
+static void
+ht_consume_dead_letter(ht_consumer_t *c, ht_reject_e reason,
+    const rd_kafka_message_t *m)
+{
     char  err[512];
 
-    ht_batch_reject(&c->batch, reason, 1);
-
-    /* a copy lost is logged and the record still rejected: the
-     * dead-letter topic is for looking at, rejected_records is the truth */
     if (c->dlq != NULL
         && ht_deadletter_send(c->dlq, m, reason, err, sizeof(err)) != 0)
     {
         ht_log_error("%s", err);
     }
-
-    ht_consume_note_rejected(c, reason, m);
 }
 
 

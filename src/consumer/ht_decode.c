@@ -1,6 +1,7 @@
 /*
- * Decoding and validating one HotelSearchResult with the protobuf-c code
- * generated from proto/hotel_search_result.proto.
+ * Decoding and validating one HotelSearchResult, or one SearchPage and
+ * each of its results, with the protobuf-c code generated from
+ * proto/hotel_search_result.proto.
  *
  * Validation is stricter than protobuf itself for the fields we key on:
  * a hotel id that is not UTF-8 would make PostgreSQL refuse the whole
@@ -42,6 +43,13 @@ static const char  *ht_reject_names[HT_REJECT_MAX] = {
 #define HT_DECODE_ARENA  2048
 
 /*
+ * A page of 20 results unpacks into about 3 KiB (the results, their
+ * strings, the array of pointers); 32 KiB holds some 200 of them before
+ * anything spills.
+ */
+#define HT_DECODE_PAGE_ARENA  32768
+
+/*
  * Under AddressSanitizer (make SANITIZE=1, the fuzzer) the free part of
  * the arena is poisoned and blocks are kept apart by a red zone, so that
  * a read or write past a block is still reported as it was with malloc().
@@ -66,20 +74,31 @@ static const char  *ht_reject_names[HT_REJECT_MAX] = {
 #endif
 
 typedef struct {
-    size_t   used;
-    int      spilled;           /* something went to malloc() */
-    alignas(max_align_t) unsigned char  buf[HT_DECODE_ARENA];
+    size_t          used;
+    size_t          size;
+    int             spilled;    /* something went to malloc() */
+    unsigned char  *buf;        /* the caller's, aligned for any type */
 } ht_decode_arena_t;
 
 
-/* the string fields whose text we key on */
+/* the string fields of a result whose text we key on */
 #define HT_FIELD_HOTEL_ID  1
 #define HT_FIELD_CURRENCY  3
 
+/* a SearchPage's results */
+#define HT_FIELD_RESULTS   3
 
+
+static void ht_decode_arena_init(ht_decode_arena_t *a, unsigned char *buf,
+    size_t size, ProtobufCAllocator *allocator);
 static ht_reject_e ht_decode_check(const Hotelsearch__V1__HotelSearchResult *m,
-    unsigned nul_fields, int64_t now_ms, int64_t bucket_s, ht_record_t *rec);
+    unsigned nul_fields, int64_t time_ms, int64_t now_ms, int64_t bucket_s,
+    ht_record_t *rec);
 static unsigned ht_decode_nul_fields(const uint8_t *p, size_t len);
+static int ht_decode_next_field(const uint8_t *p, size_t len, size_t *i,
+    uint64_t field, const uint8_t **value, size_t *value_len);
+static int ht_decode_next_bytes(const uint8_t *p, size_t len, size_t *i,
+    uint64_t *field, const uint8_t **value, size_t *value_len);
 static int ht_decode_varint(const uint8_t *p, size_t len, size_t *i,
     uint64_t *v);
 static void *ht_decode_alloc(void *data, size_t size);
@@ -105,6 +124,7 @@ ht_decode(const void *value, size_t len, int64_t now_ms, int64_t bucket_s,
     ProtobufCAllocator                   allocator;
     ht_decode_arena_t                    arena;
     Hotelsearch__V1__HotelSearchResult  *m;
+    alignas(max_align_t) unsigned char   buf[HT_DECODE_ARENA];
 
     if (value == NULL) {
         /* a tombstone or an empty value: proto3 would read it as all
@@ -113,13 +133,7 @@ ht_decode(const void *value, size_t len, int64_t now_ms, int64_t bucket_s,
         len = 0;
     }
 
-    arena.used = 0;
-    arena.spilled = 0;
-    ht_decode_poison(arena.buf, sizeof(arena.buf));
-
-    allocator.alloc = ht_decode_alloc;
-    allocator.free = ht_decode_free;
-    allocator.allocator_data = &arena;
+    ht_decode_arena_init(&arena, buf, sizeof(buf), &allocator);
 
     m = hotelsearch__v1__hotel_search_result__unpack(&allocator, len, value);
 
@@ -128,8 +142,8 @@ ht_decode(const void *value, size_t len, int64_t now_ms, int64_t bucket_s,
         rc = HT_REJECT_UNDECODABLE;
 
     } else {
-        rc = ht_decode_check(m, ht_decode_nul_fields(value, len), now_ms,
-                             bucket_s, rec);
+        rc = ht_decode_check(m, ht_decode_nul_fields(value, len),
+                             m->search_time_ms, now_ms, bucket_s, rec);
 
         if (arena.spilled) {
             /* frees the spilled blocks; ht_decode_free() skips the
@@ -140,9 +154,96 @@ ht_decode(const void *value, size_t len, int64_t now_ms, int64_t bucket_s,
     }
 
     /* the stack is reused by the next call of any function */
-    ht_decode_unpoison(arena.buf, sizeof(arena.buf));
+    ht_decode_unpoison(buf, sizeof(buf));
 
     return rc;
+}
+
+
+int
+ht_decode_page(const void *value, size_t len, int64_t now_ms,
+    int64_t bucket_s, ht_decode_result_pt each, void *ctx)
+{
+    int                           rc;
+    size_t                        i, at, sub_len;
+    ht_record_t                   rec;
+    ht_reject_e                   reason;
+    const uint8_t                *sub;
+    ProtobufCAllocator            allocator;
+    ht_decode_arena_t             arena;
+    Hotelsearch__V1__SearchPage  *m;
+    alignas(max_align_t) unsigned char  buf[HT_DECODE_PAGE_ARENA];
+
+    if (value == NULL) {
+        value = "";
+        len = 0;
+    }
+
+    ht_decode_arena_init(&arena, buf, sizeof(buf), &allocator);
+
+    m = hotelsearch__v1__search_page__unpack(&allocator, len, value);
+
+    if (m == NULL) {
+        ht_decode_unpoison(buf, sizeof(buf));
+        return HT_REJECT_UNDECODABLE;
+    }
+
+    rc = HT_REJECT_NONE;
+    at = 0;
+
+    for (i = 0; i < m->n_results; i++) {
+
+        /*
+         * protobuf-c keeps the results in the order of their fields on
+         * the wire: the i-th results field is m->results[i], and its own
+         * bytes say which of its strings hold a NUL
+         */
+
+        if (ht_decode_next_field(value, len, &at, HT_FIELD_RESULTS, &sub,
+                                 &sub_len)
+            != 0)
+        {
+            /* cannot happen once protobuf-c took the value */
+            sub = NULL;
+            sub_len = 0;
+        }
+
+        /* the results' time is the page's (the schema leaves theirs
+         * unset) */
+
+        reason = ht_decode_check(m->results[i],
+                                 ht_decode_nul_fields(sub, sub_len),
+                                 m->search_time_ms, now_ms, bucket_s, &rec);
+
+        if (each(ctx, reason, &rec) != 0) {
+            rc = HT_DECODE_STOPPED;
+            break;
+        }
+    }
+
+    if (arena.spilled) {
+        hotelsearch__v1__search_page__free_unpacked(m, &allocator);
+    }
+
+    ht_decode_unpoison(buf, sizeof(buf));
+
+    return rc;
+}
+
+
+static void
+ht_decode_arena_init(ht_decode_arena_t *a, unsigned char *buf, size_t size,
+    ProtobufCAllocator *allocator)
+{
+    a->used = 0;
+    a->size = size;
+    a->spilled = 0;
+    a->buf = buf;
+    ht_decode_poison(buf, size);
+
+    allocator->alloc = ht_decode_alloc;
+    allocator->free = ht_decode_free;
+    allocator->allocator_data = a;
 }
 
 
@@ -154,7 +255,8 @@ ht_decode(const void *value, size_t len, int64_t now_ms, int64_t bucket_s,
  */
 static ht_reject_e
 ht_decode_check(const Hotelsearch__V1__HotelSearchResult *m,
-    unsigned nul_fields, int64_t now_ms, int64_t bucket_s, ht_record_t *rec)
+    unsigned nul_fields, int64_t time_ms, int64_t now_ms, int64_t bucket_s,
+    ht_record_t *rec)
 {
     size_t       len;
     int64_t      secs;
@@ -188,17 +290,15 @@ ht_decode_check(const Hotelsearch__V1__HotelSearchResult *m,
         return HT_REJECT_BAD_CURRENCY;
     }
 
-    if (m->search_time_ms < HT_MIN_TIME_MS
-        || m->search_time_ms > now_ms + HT_MAX_FUTURE_MS)
-    {
+    if (time_ms < HT_MIN_TIME_MS || time_ms > now_ms + HT_MAX_FUTURE_MS) {
         return HT_REJECT_BAD_TIME;
     }
 
     memcpy(rec->hotel_id, m->hotel_id, len + 1);
     rec->rate_micros = m->rate_micros;
 
-    /* search_time_ms >= HT_MIN_TIME_MS: positive, so % rounds down */
-    secs = m->search_time_ms / 1000;
+    /* time_ms >= HT_MIN_TIME_MS: positive, so % rounds down */
+    secs = time_ms / 1000;
     rec->bucket_start = secs - secs % bucket_s;
 
     return HT_REJECT_NONE;
@@ -214,60 +314,105 @@ ht_decode_check(const Hotelsearch__V1__HotelSearchResult *m,
 static unsigned
 ht_decode_nul_fields(const uint8_t *p, size_t len)
 {
-    size_t    i;
-    uint64_t  key, n, field;
-    unsigned  nul;
+    size_t          i, n;
+    uint64_t        field;
+    unsigned        nul;
+    const uint8_t  *v;
 
     nul = 0;
+    i = 0;
 
-    for (i = 0; i < len; /* void */) {
-        if (ht_decode_varint(p, len, &i, &key) != 0) {
-            return nul;
+    while (ht_decode_next_bytes(p, len, &i, &field, &v, &n) == 0) {
+        if (field != HT_FIELD_HOTEL_ID && field != HT_FIELD_CURRENCY) {
+            continue;
+        }
+
+        if (memchr(v, '\0', n) != NULL) {
+            nul |= 1u << field;
+
+        } else {
+            nul &= ~(1u << field);
+        }
+    }
+
+    return nul;
+}
+
+
+/*
+ * The next length-delimited field numbered field from *i on, in *value
+ * and *value_len, *i past it; -1 when there is none.
+ */
+static int
+ht_decode_next_field(const uint8_t *p, size_t len, size_t *i, uint64_t field,
+    const uint8_t **value, size_t *value_len)
+{
+    uint64_t  f;
+
+    while (ht_decode_next_bytes(p, len, i, &f, value, value_len) == 0) {
+        if (f == field) {
+            return 0;
+        }
+    }
+
+    return -1;
+}
+
+
+/*
+ * The wire format walked from *i to the next length-delimited field (the
+ * strings and messages), skipping numbers: its number in *field, its
+ * bytes in *value and *value_len, *i past it.  -1 at the end, or where
+ * the wire is broken (every bound is checked, though protobuf-c has
+ * taken the value before we walk it); groups, which protobuf-c refuses,
+ * end the walk too.
+ */
+static int
+ht_decode_next_bytes(const uint8_t *p, size_t len, size_t *i,
+    uint64_t *field, const uint8_t **value, size_t *value_len)
+{
+    uint64_t  key, n;
+
+    while (*i < len) {
+        if (ht_decode_varint(p, len, i, &key) != 0) {
+            return -1;
         }
 
         switch (key & 7) {
 
         case 0:
-            if (ht_decode_varint(p, len, &i, &n) != 0) {
-                return nul;
+            if (ht_decode_varint(p, len, i, &n) != 0) {
+                return -1;
             }
 
             break;
 
         case 1:
-            i += 8;
+            *i += 8;
             break;
 
         case 5:
-            i += 4;
+            *i += 4;
             break;
 
         case 2:
-            if (ht_decode_varint(p, len, &i, &n) != 0 || n > len - i) {
-                return nul;
+            if (ht_decode_varint(p, len, i, &n) != 0 || n > len - *i) {
+                return -1;
             }
 
-            field = key >> 3;
+            *field = key >> 3;
+            *value = p + *i;
+            *value_len = n;
+            *i += n;
 
-            if (field == HT_FIELD_HOTEL_ID || field == HT_FIELD_CURRENCY) {
-                if (memchr(p + i, '\0', n) != NULL) {
-                    nul |= 1u << field;
-
-                } else {
-                    nul &= ~(1u << field);
-                }
-            }
-
-            i += n;
-            break;
+            return 0;
 
         default:
-            /* groups: protobuf-c refuses them before we get here */
-            return nul;
+            return -1;
         }
     }
 
-    return nul;
+    return -1;
 }
 
 
@@ -299,14 +444,14 @@ ht_decode_alloc(void *data, size_t size)
 
     n = (size + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1);
 
-    if (n >= size && n <= HT_DECODE_ARENA - a->used) {
+    if (n >= size && n <= a->size - a->used) {
         p = a->buf + a->used;
         ht_decode_unpoison(p, size);
 
         a->used += n + HT_DECODE_REDZONE;
 
-        if (a->used > HT_DECODE_ARENA) {
-            a->used = HT_DECODE_ARENA;
+        if (a->used > a->size) {
+            a->used = a->size;
         }
 
         return p;
@@ -327,7 +472,7 @@ ht_decode_free(void *data, void *p)
     u = (uintptr_t) p;
 
     /* a block of the arena goes with the arena */
-    if (u >= (uintptr_t) a->buf && u < (uintptr_t) a->buf + HT_DECODE_ARENA) {
+    if (u >= (uintptr_t) a->buf && u < (uintptr_t) a->buf + a->size) {
         return;
     }
 

@@ -46,7 +46,8 @@
 
 typedef enum {
     HT_REJECT_NONE = 0,
-    HT_REJECT_UNDECODABLE,       /* not a HotelSearchResult */
+    HT_REJECT_UNDECODABLE,       /* not a HotelSearchResult (a SearchPage
+                                  * under its header) */
     HT_REJECT_UNKNOWN_SCHEMA,    /* "schema" header names another message */
     HT_REJECT_MISSING_HOTEL_ID,
     HT_REJECT_BAD_HOTEL_ID,      /* too long or not UTF-8 */
@@ -76,6 +77,27 @@ typedef struct {
  */
 ht_reject_e ht_decode(const void *value, size_t len, int64_t now_ms,
     int64_t bucket_s, ht_record_t *rec);
+
+/*
+ * One result of a page, as ht_decode_page() hands it over: HT_REJECT_NONE
+ * and the record, or the reason it is rejected (rec is then undefined).
+ * 0 to go on, -1 to stop the walk.
+ */
+typedef int (*ht_decode_result_pt)(void *ctx, ht_reject_e reason,
+    const ht_record_t *rec);
+
+/* ht_decode_page(): each() asked to stop */
+#define HT_DECODE_STOPPED  -1
+
+/*
+ * Decodes a SearchPage value (a page record) and checks each of its
+ * results as ht_decode() checks a record, at the page's search time,
+ * handing each to each() in page order.  Returns HT_REJECT_NONE once
+ * every result went to each(), HT_REJECT_UNDECODABLE for a value that is
+ * not a SearchPage (each() never called), or HT_DECODE_STOPPED.
+ */
+int ht_decode_page(const void *value, size_t len, int64_t now_ms,
+    int64_t bucket_s, ht_decode_result_pt each, void *ctx);
 
 /* the reason's row name in rejected_records, e.g. "bad_currency" */
 const char *ht_reject_name(ht_reject_e reason);

@@ -1,9 +1,11 @@
 /*
  * Decoding and validating HotelSearchResult values: a good record, and
- * each reason a record is refused.
+ * each reason a record is refused.  Then SearchPage values: each result
+ * checked as a record of its own, at the page's time.
  */
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "hotel_search_result.pb-c.h"
 #include "hk_utf8.h"
@@ -43,6 +45,201 @@ check(const char *hotel, int64_t rate, const char *cur, int64_t time_ms,
     free(buf);
 
     return rc;
+}
+
+
+/* what ht_decode_page() handed over, in order */
+typedef struct {
+    int          n;
+    int          stop_after;    /* 0: never */
+    ht_reject_e  reasons[2048];
+    ht_record_t  recs[4];       /* the first few */
+} seen_t;
+
+
+static int
+seen(void *ctx, ht_reject_e reason, const ht_record_t *rec)
+{
+    seen_t  *s = ctx;
+
+    if (s->n < (int) (sizeof(s->reasons) / sizeof(s->reasons[0]))) {
+        s->reasons[s->n] = reason;
+    }
+
+    if (reason == HT_REJECT_NONE
+        && s->n < (int) (sizeof(s->recs) / sizeof(s->recs[0])))
+    {
+        s->recs[s->n] = *rec;
+    }
+
+    s->n++;
+
+    return (s->stop_after && s->n == s->stop_after) ? -1 : 0;
+}
+
+
+/* the wire format by hand, so that a string may hold a NUL byte */
+
+static size_t
+put_varint(uint8_t *p, uint64_t v)
+{
+    size_t  n;
+
+    for (n = 0; v >= 0x80; v >>= 7) {
+        p[n++] = (uint8_t) (v | 0x80);
+    }
+
+    p[n++] = (uint8_t) v;
+
+    return n;
+}
+
+
+static size_t
+put_bytes(uint8_t *p, unsigned field, const void *v, size_t len)
+{
+    size_t  n;
+
+    n = put_varint(p, field << 3 | 2);
+    n += put_varint(p + n, len);
+    memcpy(p + n, v, len);
+
+    return n + len;
+}
+
+
+/* a result as a page holds it: no time, no search id */
+static size_t
+put_result(uint8_t *p, const char *id, size_t id_len, int64_t rate,
+    const char *cur)
+{
+    size_t  n;
+
+    n = put_bytes(p, 1, id, id_len);
+    n += put_varint(p + n, 2 << 3);
+    n += put_varint(p + n, (uint64_t) rate);
+    n += put_bytes(p + n, 3, cur, strlen(cur));
+    n += put_varint(p + n, 6 << 3);
+    n += put_varint(p + n, 7);
+
+    return n;
+}
+
+
+/* a page of n results h-0.. at rates 1, 2, ..., but for result bad,
+ * whose rate is 0 (-1: none) */
+static size_t
+put_page(uint8_t *p, int64_t time_ms, int n, int bad)
+{
+    int      i;
+    char     id[16];
+    size_t   len, rlen;
+    uint8_t  r[256];
+
+    len = put_bytes(p, 1, "0123456789abcdef", 16);
+    len += put_varint(p + len, 2 << 3);
+    len += put_varint(p + len, (uint64_t) time_ms);
+
+    for (i = 0; i < n; i++) {
+        snprintf(id, sizeof(id), "h-%d", i);
+        rlen = put_result(r, id, strlen(id), i == bad ? 0 : i + 1, "EUR");
+        len += put_bytes(p + len, 3, r, rlen);
+    }
+
+    return len;
+}
+
+
+static void
+check_pages(void)
+{
+    size_t    len, rlen;
+    seen_t    s;
+    uint8_t  *buf, r[256];
+
+    buf = malloc(2000 * 32 + 64);
+
+    memset(&s, 0, sizeof(s));
+    len = put_page(buf, 1749999999123LL, 3, -1);
+    is_int(ht_decode_page(buf, len, NOW_MS, bucket, seen, &s), HT_REJECT_NONE,
+           "page: decoded");
+    is_int(s.n, 3, "page: its 3 results handed over");
+    is_str(s.recs[0].hotel_id, "h-0", "page: in page order (first)");
+    is_str(s.recs[2].hotel_id, "h-2", "page: in page order (last)");
+    is_int(s.recs[1].rate_micros, 2, "page: a result's rate");
+    is_str(s.recs[1].currency, "EUR", "page: a result's currency");
+    is_int(s.recs[2].bucket_start, 1749999600,
+           "page: the results bucketed at the page's time");
+
+    memset(&s, 0, sizeof(s));
+    len = put_page(buf, 1749999999123LL, 3, 1);
+    ht_decode_page(buf, len, NOW_MS, bucket, seen, &s);
+    ok(s.n == 3 && s.reasons[0] == HT_REJECT_NONE
+       && s.reasons[1] == HT_REJECT_BAD_RATE
+       && s.reasons[2] == HT_REJECT_NONE,
+       "page: a bad result rejected on its own, the others kept");
+
+    memset(&s, 0, sizeof(s));
+    len = put_page(buf, NOW_MS + 2 * 86400000LL, 2, -1);
+    ht_decode_page(buf, len, NOW_MS, bucket, seen, &s);
+    ok(s.n == 2 && s.reasons[0] == HT_REJECT_BAD_TIME
+       && s.reasons[1] == HT_REJECT_BAD_TIME,
+       "page: a page time in the future rejects each result as bad_time");
+
+    memset(&s, 0, sizeof(s));
+    len = put_page(buf, 0, 1, -1);
+    ht_decode_page(buf, len, NOW_MS, bucket, seen, &s);
+    ok(s.n == 1 && s.reasons[0] == HT_REJECT_BAD_TIME,
+       "page: no page time is bad_time");
+
+    /* a NUL in the second result's hotel id: that result only */
+    memset(&s, 0, sizeof(s));
+    len = put_page(buf, 1749999999123LL, 1, -1);
+    rlen = put_result(r, "h\0x", 3, 5, "EUR");
+    len += put_bytes(buf + len, 3, r, rlen);
+    rlen = put_result(r, "h-2", 3, 5, "EU\0");
+    len += put_bytes(buf + len, 3, r, rlen);
+    rlen = put_result(r, "h-3", 3, 5, "USD");
+    len += put_bytes(buf + len, 3, r, rlen);
+    ht_decode_page(buf, len, NOW_MS, bucket, seen, &s);
+    ok(s.n == 4 && s.reasons[0] == HT_REJECT_NONE
+       && s.reasons[1] == HT_REJECT_BAD_HOTEL_ID
+       && s.reasons[2] == HT_REJECT_BAD_CURRENCY
+       && s.reasons[3] == HT_REJECT_NONE,
+       "page: a NUL in a result's hotel id or currency rejects that result");
+
+    memset(&s, 0, sizeof(s));
+    len = put_page(buf, 1749999999123LL, 0, -1);
+    is_int(ht_decode_page(buf, len, NOW_MS, bucket, seen, &s), HT_REJECT_NONE,
+           "page of no result: decoded");
+    is_int(s.n, 0, "  and nothing handed over");
+
+    memset(&s, 0, sizeof(s));
+    len = put_page(buf, 1749999999123LL, 2000, -1);
+    ht_decode_page(buf, len, NOW_MS, bucket, seen, &s);
+    is_int(s.n, 2000, "page of 2,000 results (past the stack arena): all");
+    ok(s.reasons[1999] == HT_REJECT_NONE, "  the last one good");
+
+    memset(&s, 0, sizeof(s));
+    s.stop_after = 2;
+    len = put_page(buf, 1749999999123LL, 5, -1);
+    is_int(ht_decode_page(buf, len, NOW_MS, bucket, seen, &s),
+           HT_DECODE_STOPPED, "page: the walk stops when asked");
+    is_int(s.n, 2, "  after the result that asked");
+
+    memset(&s, 0, sizeof(s));
+    is_int(ht_decode_page("\xff\xff\xff", 3, NOW_MS, bucket, seen, &s),
+           HT_REJECT_UNDECODABLE, "page: garbage is undecodable");
+    is_int(s.n, 0, "  and nothing handed over");
+
+    /* a result record read as a page: field 3 is its currency, a string
+     * that is no message */
+    len = put_result(buf, "h", 1, 1, "EUR");
+    memset(&s, 0, sizeof(s));
+    is_int(ht_decode_page(buf, len, NOW_MS, bucket, seen, &s),
+           HT_REJECT_UNDECODABLE, "page: a result record is not a page");
+
+    free(buf);
 }
 
 
@@ -126,6 +323,8 @@ main(void)
     ok(!hk_utf8_valid((const unsigned char *) "\xe2\x82", 2), "utf8 truncated");
 
     is_str(ht_reject_name(HT_REJECT_BAD_CURRENCY), "bad_currency", "name");
+
+    check_pages();
 
     return done_testing();
 }
