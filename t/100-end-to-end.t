@@ -1,13 +1,16 @@
 # The whole path: nginx with two workers in front of a search backend,
-# M result pages of N hotels; the broker then holds exactly M x N records,
+# M result pages of N hotels; the broker then holds exactly M x N results,
 # each decoding (with protoc, not our code) to the hotel, rate and
 # position the page showed, one search id per page; hotel-trends then
-# consumes the topic into SQLite and its totals equal the truth.
+# consumes the topic into SQLite and its totals equal the truth.  The
+# same pages again with "hotel_kafka_record page" (M page records of N
+# results): the same truth, and per hotel the same count, exact sum, min
+# and max as the result records gave.
 
 use Test::Nginx::Socket 'no_plan';
 use FindBin;
 BEGIN { push @INC, "$FindBin::Bin/lib" }    # t/lib last: helpers only
-use HotelConsumer qw(hotel_totals);
+use HotelConsumer;
 use HotelKafka;
 use File::Temp qw(tempdir);
 
@@ -27,17 +30,25 @@ sub rate_micros {
     return ($k * 1000 + $i) * 1_000_000 + $k * 10_000;
 }
 
+# a result record is keyed by its hotel; a page record has no key and
+# holds the page's results
 sub expected_records {
+    my $mode = shift // 'result';
     my @lines;
     for my $i (1 .. PAGES) {
         for my $k (1 .. HOTELS) {
-            push @lines, sprintf "hotel_id=e2e-%d key=e2e-%d rate_micros=%d"
-                . " currency=EUR position=%d", $k, $k, rate_micros($k, $i),
-                $k - 1;
+            push @lines, sprintf "hotel_id=e2e-%d %s rate_micros=%d"
+                . " currency=EUR position=%d", $k,
+                $mode eq 'page' ? 'results_in_record=' . HOTELS
+                                : "key=e2e-$k",
+                rate_micros($k, $i), $k - 1;
         }
     }
     return join "\n", @lines;
 }
+
+# per hotel, over the hours: "count sum min max", by block name
+my %per_hotel;
 
 add_response_body_check(\&check_kafka_block);
 
@@ -48,6 +59,10 @@ add_response_body_check(sub {
 
     my $topic = kafka_topic($block->kafka_topic);
     my @recs = kafka_read($topic, expect => PAGES * HOTELS);
+
+    my %records = map { ("$_->{partition}/$_->{offset}" => 1) } @recs;
+    is(scalar keys %records, $block->kafka_topic =~ /pages/ ? PAGES
+                             : PAGES * HOTELS, "Kafka records");
 
     my %pages;
     $pages{$_->{search_id}}{$_->{position}}++ for @recs;
@@ -62,23 +77,39 @@ add_response_body_check(sub {
                '--exit-idle', '3');
     is(system(@cmd), 0, "hotel-trends consume exits 0");
 
-    my %want;
+    my (%want, %got);
     for my $i (1 .. PAGES) {
         for my $k (1 .. HOTELS) {
-            $want{"e2e-$k"}{count}++;
-            $want{"e2e-$k"}{sum} += rate_micros($k, $i);
+            my $w = $want{"e2e-$k"} //= [0, 0, undef, undef];
+            my $r = rate_micros($k, $i);
+            $w->[0]++;
+            $w->[1] += $r;
+            $w->[2] = $r if !defined $w->[2] || $r < $w->[2];
+            $w->[3] = $r if !defined $w->[3] || $r > $w->[3];
         }
     }
+    $_ = "@$_" for values %want;
 
-    my %got;
-    for (@{ hotel_totals($db) }) {
-        my ($hotel, $currency, $count, $sum) = @$_;
-        $got{$hotel} = { count => $count, sum => $sum };
+    for (@{ HotelConsumer::sqlite_rows($db,
+            'SELECT hotel_id, currency, SUM(count), SUM(sum_micros),'
+            . ' MIN(min_micros), MAX(max_micros) FROM hotel_rate_hourly'
+            . ' GROUP BY hotel_id, currency') })
+    {
+        my ($hotel, $currency, @agg) = @$_;
+        $got{$hotel} = "@agg";
         is($currency, 'EUR', "$hotel aggregated in EUR");
     }
 
-    is_deeply(\%got, \%want,
-              "SQLite per-hotel counts and exact sums equal the truth");
+    is_deeply(\%got, \%want, "SQLite per-hotel counts, exact sums, min and"
+              . " max equal the truth");
+    is_deeply(HotelConsumer::db_rejected({ sqlite => $db }), {},
+              "nothing rejected");
+
+    $per_hotel{$block->name} = \%got;
+    my @modes = values %per_hotel;
+    is_deeply($modes[0], $modes[1],
+              "result records and page records give the same aggregates")
+        if @modes == 2;
 });
 
 run_tests();
@@ -115,5 +146,40 @@ __DATA__
 --- kafka_topic: e2e
 --- kafka_records eval
 main::expected_records()
+--- no_error_log
+[error]
+
+
+=== TEST 2: the same pages as page records, the same aggregates
+--- http_config
+    hotel_kafka_brokers $TEST_NGINX_KAFKA_BROKERS;
+
+    server {
+        listen unix:$TEST_NGINX_SERVER_ROOT/html/backend.sock;
+
+        location /search {
+            default_type application/json;
+            return 200 '{"search":{"page":"$arg_i"},"results":[
+                {"hotel_id":"e2e-1","rate":"10$arg_i.01","currency":"EUR"},
+                {"hotel_id":"e2e-2","rate":20$arg_i.02,"currency":"EUR"},
+                {"hotel_id":"e2e-3","rate":30$arg_i.03,"currency":"EUR"},
+                {"hotel_id":"e2e-4","rate":40$arg_i.04,"currency":"EUR"},
+                {"hotel_id":"e2e-5","rate":50$arg_i.05,"currency":"EUR"}]}';
+        }
+    }
+--- config
+    location /search {
+        proxy_pass http://unix:$TEST_NGINX_SERVER_ROOT/html/backend.sock;
+        hotel_kafka_search_results on;
+        hotel_kafka_topic $TEST_NGINX_RUN_ID-e2e-pages;
+        hotel_kafka_record page;
+    }
+--- request eval
+[ map { sprintf "GET /search?i=%02d", $_ } 1 .. 40 ]
+--- error_code eval
+[ (200) x 40 ]
+--- kafka_topic: e2e-pages
+--- kafka_records eval
+main::expected_records('page')
 --- no_error_log
 [error]
