@@ -5,7 +5,9 @@
 # consumes the topic into SQLite and its totals equal the truth.  The
 # same pages again with "hotel_kafka_record page" (M page records of N
 # results): the same truth, and per hotel the same count, exact sum, min
-# and max as the result records gave.
+# and max as the result records gave.  Last, both topics at once into one
+# SQLite file, a consumer for each (the way to read two topics): every
+# count and sum doubled, min and max the same.
 
 use Test::Nginx::Socket 'no_plan';
 use FindBin;
@@ -47,8 +49,9 @@ sub expected_records {
     return join "\n", @lines;
 }
 
-# per hotel, over the hours: "count sum min max", by block name
+# per hotel, over the hours: "count sum min max", by topic
 my %per_hotel;
+my $dir = tempdir(CLEANUP => 1);
 
 add_response_body_check(\&check_kafka_block);
 
@@ -70,14 +73,10 @@ add_response_body_check(sub {
     is(scalar(grep { keys %$_ == HOTELS } values %pages), PAGES,
        "each search id has the page's " . HOTELS . " positions");
 
-    my $dir = tempdir(CLEANUP => 1);
-    my $db = "$dir/trends.db";
-    my @cmd = ($ENV{HOTEL_TRENDS}, 'consume', '-b', kafka_brokers(),
-               '-t', $topic, '-g', "$topic-group", '-d', $db,
-               '--exit-idle', '3');
-    is(system(@cmd), 0, "hotel-trends consume exits 0");
+    my $db = "$dir/" . $block->kafka_topic . ".db";
+    is(system(consume_cmd($topic, $db)), 0, "hotel-trends consume exits 0");
 
-    my (%want, %got);
+    my (%want, %got);  # hotel => "count sum min max"
     for my $i (1 .. PAGES) {
         for my $k (1 .. HOTELS) {
             my $w = $want{"e2e-$k"} //= [0, 0, undef, undef];
@@ -90,27 +89,60 @@ add_response_body_check(sub {
     }
     $_ = "@$_" for values %want;
 
-    for (@{ HotelConsumer::sqlite_rows($db,
-            'SELECT hotel_id, currency, SUM(count), SUM(sum_micros),'
-            . ' MIN(min_micros), MAX(max_micros) FROM hotel_rate_hourly'
-            . ' GROUP BY hotel_id, currency') })
+    for (@{ HotelConsumer::sqlite_rows($db, 'SELECT DISTINCT currency'
+                                        . ' FROM hotel_rate_hourly') })
     {
-        my ($hotel, $currency, @agg) = @$_;
-        $got{$hotel} = "@agg";
-        is($currency, 'EUR', "$hotel aggregated in EUR");
+        is($_->[0], 'EUR', "aggregated in EUR");
     }
+    %got = %{ per_hotel($db) };
 
     is_deeply(\%got, \%want, "SQLite per-hotel counts, exact sums, min and"
               . " max equal the truth");
     is_deeply(HotelConsumer::db_rejected({ sqlite => $db }), {},
               "nothing rejected");
 
-    $per_hotel{$block->name} = \%got;
-    my @modes = values %per_hotel;
-    is_deeply($modes[0], $modes[1],
-              "result records and page records give the same aggregates")
-        if @modes == 2;
+    $per_hotel{$topic} = \%got;
+    my @topics = sort keys %per_hotel;
+    return unless @topics == 2;
+
+    is_deeply($per_hotel{$topics[0]}, $per_hotel{$topics[1]},
+              "result records and page records give the same aggregates");
+
+    # both topics into one file, a consumer for each, at the same time
+    my $both = "$dir/both.db";
+    my @pids = map {
+        my $pid = fork // die "fork: $!";
+        if (!$pid) { exec consume_cmd($_, $both, "$_-both") or exit 127 }
+        $pid
+    } @topics;
+    for my $pid (@pids) {
+        waitpid $pid, 0;
+        is($?, 0, "a consumer of one topic into the shared file exits 0");
+    }
+    my %twice = map {
+        my ($n, $sum, $min, $max) = split ' ', $want{$_};
+        ($_ => join ' ', 2 * $n, 2 * $sum, $min, $max)
+    } keys %want;
+    is_deeply(per_hotel($both), \%twice, "two topics, one file: counts and"
+              . " sums doubled, min and max the same");
 });
+
+sub consume_cmd {
+    my ($topic, $db, $group) = @_;
+    return ($ENV{HOTEL_TRENDS}, 'consume', '-b', kafka_brokers(),
+            '-t', $topic, '-g', $group // "$topic-group", '-d', $db,
+            '--exit-idle', '3');
+}
+
+# hotel => "count sum min max", over the hours
+sub per_hotel {
+    my $db = shift;
+    return { map { ($_->[0] => "@$_[2 .. 5]") }
+             @{ HotelConsumer::sqlite_rows($db,
+                'SELECT hotel_id, currency, SUM(count), SUM(sum_micros),'
+                . ' MIN(min_micros), MAX(max_micros) FROM hotel_rate_hourly'
+                . ' GROUP BY hotel_id, currency') } };
+}
 
 run_tests();
 

@@ -15,6 +15,11 @@
 # aggregates, the offsets and "report --format csv" equal the truth.
 #
 # HOTEL_TEST_SEED=N replays one run's random choices (the seed is shown).
+#
+# t/201 runs this same loop on page records ($main::PAGE_RESULTS results
+# to a SearchPage, as "hotel_kafka_record page" writes them): the same
+# 200k results in 10k Kafka records, the truth of an offset prefix being
+# the results of the pages before it.
 
 use strict;
 use warnings;
@@ -31,7 +36,10 @@ use HotelSuite;
 
 needs(env => [qw(TEST_NGINX_KAFKA_BROKERS HOTEL_KAFKA_DIR HOTEL_TRENDS)],
       built => [qw(HOTEL_TRENDS)], tools => [qw(kcat sqlite3 protoc)]);
-my ($uniq, $dir) = start_run('hotel-trends-200', seed => 1);
+our $PAGE_RESULTS;              # set by t/201
+my $PAGE = $PAGE_RESULTS || 0;
+my ($uniq, $dir) = start_run($PAGE ? 'hotel-trends-201' : 'hotel-trends-200',
+                             seed => 1);
 my $t0 = time;
 
 # ---------------------------------------------------------- the encoder
@@ -63,6 +71,23 @@ search_time_ms: 1700000000123
 search_id: "s\001\t"
 position: 300
 EOF
+
+    is HotelRecords::protoc_decode(encode_page('s-1', 1700000000123,
+                                               encode_record(hotel_id => 'x',
+                                                             position => 2),
+                                               encode_record(hotel_id => 'y')),
+                                   'SearchPage'), <<'EOF',
+search_id: "s-1"
+search_time_ms: 1700000000123
+results {
+  hotel_id: "x"
+  position: 2
+}
+results {
+  hotel_id: "y"
+}
+EOF
+        'encoder: protoc --decode agrees on a page';
 
     is HotelRecords::protoc_decode(encode_record(hotel_id => 'x',
                                                  rate_micros => 0,
@@ -109,7 +134,8 @@ EOF
 
 # ----------------------------------------------------------- the stream
 
-my $N = $ENV{HOTEL_TEST_RECORDS} || 200_000;
+my $N = $ENV{HOTEL_TEST_RECORDS} || 200_000;   # results
+my $NRECS = $PAGE ? int(($N + $PAGE - 1) / $PAGE) : $N;   # Kafka records
 my $KILLS = 8;                  # the consumer dies this often ...
 my $CHUNKS = 2 * $KILLS;        # ... while the stream arrives in chunks
 my @hours = (1, 2, 5, 23, 25, 40, 100, 190);  # hours before $now
@@ -126,7 +152,8 @@ my $stream = known_stream(
     currency => sub {
         rand() < 0.8 ? $home{$_[0]} : $currencies[rand @currencies]
     },
-    rate => [20_000_000, 1_980_000_000], id => '%032x', positions => 25);
+    rate => [20_000_000, 1_980_000_000], id => '%032x', positions => 25,
+    page => $PAGE);
 my ($bkey, $rate, $by_value) = @$stream{qw(bkey rate by_value)};
 note sprintf '%d records encoded in %.1fs', $N, time - $t0;
 
@@ -136,7 +163,8 @@ my $topic = create_topic("$uniq-eo", 3);
 # it, two chunks at each restart, so that kills land at the head of a
 # moving stream, in a catch-up after a restart, or while a member joins,
 # however fast or slow the machine.
-my $feeder = start_feeder($topic, delete $stream->{recs}, $CHUNKS);
+my $feeder = start_feeder($topic, delete $stream->{recs}, $CHUNKS, undef,
+                          $PAGE ? (headers => $stream->{headers}) : ());
 
 my $db = "$dir/trends.db";
 my $log = "$dir/consumer.log";
@@ -183,14 +211,14 @@ for my $k (1 .. $KILLS) {
     system "cat '$runlog' >> '$log'";
 }
 
-is $feeder->finish(120), 0, "$N records produced in $CHUNKS chunks";
+is $feeder->finish(120), 0, "$NRECS records produced in $CHUNKS chunks";
 cmp_ok $feeder->{busy} // 999, '<', 30, sprintf 'kcat took %.1fs for %d '
-    . 'records (in %d calls)', $feeder->{busy} // -1, $N, $CHUNKS;
+    . 'records (in %d calls)', $feeder->{busy} // -1, $NRECS, $CHUNKS;
 
 # Where each record landed: the truth of a prefix of each partition is
 # what the database must hold next to that partition's offset.
 my ($at, $nback, $unknown) = stream_positions($topic, $by_value);
-is $nback, $N, "all $N records read back from the topic";
+is $nback, $NRECS, "all $NRECS records read back from the topic";
 ok !$unknown && !%$by_value, 'every record once, as produced';
 
 sub truth_of_prefix { prefix_truth($at, $bkey, $rate, $_[0]) }
@@ -214,7 +242,7 @@ for my $k (1 .. $KILLS) {
         or diag join "\n", @diff;
 }
 note "records in the database at each kill: @at_kill";
-cmp_ok scalar(grep { $_ > 0 && $_ < $N } @at_kill), '>=', 4,
+cmp_ok scalar(grep { $_ > 0 && $_ < $NRECS } @at_kill), '>=', 4,
     'at least 4 kills landed in the middle of the stream';
 cmp_ok $grew // 0, '>=', 3, 'at least 3 killed members had written batches';
 
@@ -225,7 +253,7 @@ is $st, 0, 'last run: --exit-idle exits 0' or diag log_tail($log);
 
 check_end_state($dbh, $topic, $truth, \@end);
 is sqlite_rows($db, 'SELECT sum(count) FROM hotel_rate_hourly')->[0][0], $N,
-    "$N records counted";
+    "$N results counted";
 # every claim bumped its partition's lease: the epochs the members logged
 # rise (a member killed between its claim and its log line leaves a gap)
 # and the last one logged is the database's

@@ -25,6 +25,10 @@
 
 #define HT_SQLITE_BUSY_MS  10000
 
+/* the switch to WAL tried again this often while another connection
+ * holds the file (ht_sqlite_wal()) */
+#define HT_SQLITE_WAL_RETRY_MS  20
+
 
 typedef struct {
     ht_store_t     store;       /* first: a ht_store_t * is a ht_sqlite_t * */
@@ -62,6 +66,7 @@ static int ht_sqlite_limits(ht_store_t *s, int64_t lock_ms, int64_t idle_ms,
     char *err, size_t errlen);
 static void ht_sqlite_close(ht_store_t *s);
 static int ht_sqlite_prepare(ht_sqlite_t *q, char *err, size_t errlen);
+static int ht_sqlite_wal(ht_sqlite_t *q, char *err, size_t errlen);
 static int ht_sqlite_exec(ht_sqlite_t *q, const char *sql, char *err,
     size_t errlen);
 static int ht_sqlite_fail(ht_sqlite_t *q, const char *what, char *err,
@@ -141,8 +146,7 @@ ht_store_sqlite_open(const char *path, char *err, size_t errlen)
 
     sqlite3_busy_timeout(q->db, HT_SQLITE_BUSY_MS);
 
-    if (ht_sqlite_exec(q, "PRAGMA journal_mode=WAL", msg, sizeof(msg))
-        != HT_STORE_OK
+    if (ht_sqlite_wal(q, msg, sizeof(msg)) != HT_STORE_OK
         || ht_sqlite_exec(q, "PRAGMA synchronous=NORMAL", msg, sizeof(msg))
            != HT_STORE_OK
         || ht_sqlite_exec(q, ht_sqlite_schema, msg, sizeof(msg))
@@ -155,6 +159,36 @@ ht_store_sqlite_open(const char *path, char *err, size_t errlen)
     }
 
     return &q->store;
+}
+
+
+/*
+ * Two consumers opening a new file at once (one per topic, say): the
+ * switch to WAL needs the file to itself and SQLite reports "database is
+ * locked" at once, without its busy handler, while the other connection
+ * makes the same switch.  It is tried again for as long as the busy
+ * timeout would have waited.
+ */
+static int
+ht_sqlite_wal(ht_sqlite_t *q, char *err, size_t errlen)
+{
+    int  waited;
+
+    for (waited = 0; /* void */; waited += HT_SQLITE_WAL_RETRY_MS) {
+        if (sqlite3_exec(q->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL)
+            == SQLITE_OK)
+        {
+            return HT_STORE_OK;
+        }
+
+        if ((sqlite3_errcode(q->db) & 0xff) != SQLITE_BUSY
+            || waited >= HT_SQLITE_BUSY_MS)
+        {
+            return ht_sqlite_fail(q, "PRAGMA journal_mode=WAL", err, errlen);
+        }
+
+        sqlite3_sleep(HT_SQLITE_WAL_RETRY_MS);
+    }
 }
 
 

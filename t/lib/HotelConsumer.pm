@@ -275,7 +275,13 @@ sub prefix_truth {
         for my $o (0 .. $end - 1) {
             my $i = $list->[$o];
             return undef unless defined $i;
-            HotelRecords::add_rate(\%t, $bkey->[$i], $rate->[$i]);
+            if (ref $bkey->[$i]) {
+                # a page record: its results
+                HotelRecords::add_rate(\%t, $bkey->[$i][$_], $rate->[$i][$_])
+                    for 0 .. $#{ $bkey->[$i] };
+            } else {
+                HotelRecords::add_rate(\%t, $bkey->[$i], $rate->[$i]);
+            }
         }
     }
     return \%t;

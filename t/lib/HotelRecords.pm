@@ -34,7 +34,7 @@ use Time::HiRes qw(time);
 our @EXPORT = qw(
     varint encode_record produce_records end_offsets create_topic
     schema_headers aggregate_records protoc_decode start_feeder
-    known_stream
+    known_stream page_headers encode_page
 );
 
 my @FIELDS = (
@@ -50,6 +50,10 @@ my @FIELDS = (
 sub schema_headers {
     return (schema => 'hotelsearch.v1.HotelSearchResult',
             'schema-version' => '1');
+}
+
+sub page_headers {
+    return (schema => 'hotelsearch.v1.SearchPage', 'schema-version' => '1');
 }
 
 # Base 128 varint of a 64-bit integer; a negative one is taken modulo
@@ -84,6 +88,15 @@ sub encode_record {
     }
     die "encode_record: unknown fields: @{[ sort keys %f ]}\n" if %f;
     return $out;
+}
+
+# One SearchPage: its search id and time, then the results (values of
+# encode_record, without time or search id, as the module writes them).
+sub encode_page {
+    my ($search_id, $time_ms, @results) = @_;
+    return "\x0a" . varint(length $search_id) . $search_id
+        . "\x10" . varint($time_ms)
+        . join '', map { "\x1a" . varint(length $_) . $_ } @results;
 }
 
 sub brokers {
@@ -223,7 +236,7 @@ END {
 }
 
 sub start_feeder {
-    my ($topic, $recs, $chunks, $pause) = @_;
+    my ($topic, $recs, $chunks, $pause, %produce) = @_;
     $pause //= 0.3;
     pipe my $rd, my $wr or die "pipe: $!\n";
     my ($bfh, $busy_file) = tempfile(UNLINK => 1);
@@ -239,7 +252,7 @@ sub start_feeder {
                 my @c = grep { defined }
                         @$recs[$next * $per .. ($next + 1) * $per - 1];
                 my $t = time;
-                produce_records($topic, \@c) if @c;
+                produce_records($topic, \@c, %produce) if @c;
                 $busy += time - $t;
                 $next++;
                 return 1;
@@ -336,16 +349,19 @@ sub add_rate {
 # (the key is the hotel), bkey => [its aggregate's key, as
 # aggregate_records makes them], rate => [its rate], by_value => {value =>
 # i}}, and with truth => 1 also {truth}: aggregate_records of them all.
+#
+# With page => P the stream is of page records: records => N results in
+# SearchPage values of P results each (the last may hold fewer), one
+# search time per page, drawn as above; result j of a page has position
+# j.  recs are then [search id, page value], with {headers} for
+# produce_records; bkey and rate hold, per page, the lists of its
+# results'; by_value maps a page to its index.
 sub known_stream {
     my %o = @_;
-    my @hotels = @{ $o{hotels} };
-    my @hours = @{ $o{hours} };
-    my $currency = $o{currency} || do {
-        my @c = @{ $o{currencies} };
-        sub { $c[rand @c] };
-    };
-    my ($rmin, $rspan) = @{ $o{rate} };
-    my $id = $o{id} || '%032x';
+    return known_page_stream(%o) if $o{page};
+    my ($hotels, $hours, $currency, $rmin, $rspan, $id) = stream_draws(%o);
+    my @hotels = @$hotels;
+    my @hours = @$hours;
     my %s = (recs => [], bkey => [], rate => [], by_value => {});
     $s{truth} = {} if $o{truth};
     for my $i (0 .. $o{records} - 1) {
@@ -370,15 +386,64 @@ sub known_stream {
     return \%s;
 }
 
-# Google's protoc decodes one value; returns its text format (or dies).
+# what both kinds of stream draw from
+sub stream_draws {
+    my %o = @_;
+    my $currency = $o{currency} || do {
+        my @c = @{ $o{currencies} };
+        sub { $c[rand @c] };
+    };
+    return ($o{hotels}, $o{hours}, $currency, @{ $o{rate} },
+            $o{id} || '%032x');
+}
+
+sub known_page_stream {
+    my %o = @_;
+    my ($hotels, $hours, $currency, $rmin, $rspan, $id) = stream_draws(%o);
+    my @hotels = @$hotels;
+    my @hours = @$hours;
+    my %s = (recs => [], bkey => [], rate => [], by_value => {},
+             headers => [ page_headers() ]);
+    $s{truth} = {} if $o{truth};
+    my $pages = int(($o{records} + $o{page} - 1) / $o{page});
+    for my $p (0 .. $pages - 1) {
+        my $ms = ($o{now} - 3600 * $hours[rand @hours]) * 1000
+               + int rand 3_600_000;
+        my $secs = int($ms / 1000);
+        my $n = $o{records} - $p * $o{page};
+        $n = $o{page} if $n > $o{page};
+        my (@values, @keys, @rates);
+        for my $j (0 .. $n - 1) {
+            my $h = $hotels[rand @hotels];
+            my $c = $currency->($h);
+            my $r = $rmin + int rand $rspan;
+            push @values, encode_record(hotel_id => $h, rate_micros => $r,
+                                        currency => $c, position => $j);
+            push @keys, join "\0", $h, $c, $secs - $secs % 3600;
+            push @rates, $r;
+            add_rate($s{truth}, $keys[-1], $r) if $s{truth};
+        }
+        my $sid = sprintf $id, $p;
+        my $v = encode_page($sid, $ms, @values);
+        push @{ $s{bkey} }, \@keys;
+        push @{ $s{rate} }, \@rates;
+        $s{by_value}{$v} = $p;
+        push @{ $s{recs} }, [ $sid, $v ];
+    }
+    return \%s;
+}
+
+# Google's protoc decodes one value (a HotelSearchResult, or the message
+# named); returns its text format (or dies).
 sub protoc_decode {
-    my $value = shift;
+    my ($value, $message) = @_;
+    $message //= 'HotelSearchResult';
     my $proto = root() . '/proto';
     my ($fh, $file) = tempfile(UNLINK => 1);
     binmode $fh;
     print $fh $value;
     close $fh;
-    my $out = `protoc --decode=hotelsearch.v1.HotelSearchResult -I '$proto' '$proto/hotel_search_result.proto' < '$file' 2>&1`;
+    my $out = `protoc --decode=hotelsearch.v1.$message -I '$proto' '$proto/hotel_search_result.proto' < '$file' 2>&1`;
     die "protoc --decode: $out\n" if $?;
     return $out;
 }
