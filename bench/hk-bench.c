@@ -6,7 +6,9 @@
  *                    [-X name=value ...]
  *       N protobuf records (hk_record_encode), keys = hotel ids drawn from
  *       HOTELS (10000), search time = now; waits for every delivery report.
- *       -r paces the records (for the end-to-end benchmark).
+ *       -r paces the records (for the end-to-end benchmark).  -P R: the
+ *       N results as page records of R results each (hk_page_encode, the
+ *       page schema headers, no key), as "hotel_kafka_record page" writes.
  *
  *   hk-bench count -b BROKERS -t TOPIC
  *       records stored at the broker: the sum over partitions of
@@ -46,6 +48,7 @@
 
 #include "hk_extract.h"
 #include "hk_kafka.h"
+#include "hk_page.h"
 #include "hk_record.h"
 
 
@@ -58,6 +61,7 @@ static double       per_sec;
 static int          last_mode = 2;
 static int          schema_headers = 1;
 static int          streaming;
+static long         page_results;       /* -P: results per page record */
 static char        *xprops[64];
 static int          nxprops;
 
@@ -259,6 +263,137 @@ cmd_produce(void)
     rd_kafka_destroy(rk);
 
     return delivered == count_n ? 0 : 1;
+}
+
+
+/* ---- produce -P -------------------------------------------------------- */
+
+/* a page's arena: reset for every page */
+static unsigned char  page_arena[1 << 20];
+static size_t         page_used;
+
+
+static void *
+page_alloc(void *ctx, size_t size)
+{
+    void  *p;
+
+    size = (size + 15) & ~(size_t) 15;
+
+    if (size > sizeof(page_arena) - page_used) {
+        return NULL;
+    }
+
+    p = page_arena + page_used;
+    page_used += size;
+
+    return p;
+}
+
+
+static int
+cmd_produce_pages(void)
+{
+    char                  id[32], sid[24];
+    size_t                len;
+    uint8_t              *value;
+    double                t0, t1;
+    uint64_t              seed = 88172645463325252ULL;
+    hk_page_t            *page;
+    long long             i, n, records, qfull = 0;
+    rd_kafka_t           *rk;
+    rd_kafka_topic_t     *rkt;
+    rd_kafka_headers_t   *hdrs;
+    rd_kafka_resp_err_t   err;
+
+    rk = make_producer();
+    rkt = rd_kafka_topic_new(rk, topic, NULL);
+    page = NULL;
+    records = 0;
+
+    t0 = now_s(CLOCK_MONOTONIC);
+
+    for (i = 0; i < count_n; i++) {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+
+        if (page == NULL) {
+            page_used = 0;
+            snprintf(sid, sizeof(sid), "bench-%016" PRIx64, seed);
+            page = hk_page_create(sid, strlen(sid),
+                                  (int64_t) (now_s(CLOCK_REALTIME) * 1000),
+                                  page_alloc, NULL);
+            if (page == NULL) {
+                die("%s", "page: out of memory");
+            }
+        }
+
+        n = snprintf(id, sizeof(id), "h%05ld",
+                     (long) (seed % (uint64_t) hotels));
+
+        /* 40.00 to 539.99, in whole cents, as cmd_produce() */
+        if (hk_page_add(page, id, n,
+                        (int64_t) (4000 + (seed >> 20) % 50000) * 10000,
+                        "EUR", (uint32_t) hk_page_results(page))
+            != 0)
+        {
+            die("%s", "page: out of memory");
+        }
+
+        if ((long) hk_page_results(page) < page_results && i + 1 < count_n) {
+            continue;
+        }
+
+        n = hk_page_results(page);
+        len = hk_page_size(page, 0, n);
+        value = page_alloc(NULL, len);
+        if (value == NULL) {
+            die("%s", "page: too large for the arena");
+        }
+        len = hk_page_encode(page, 0, n, value);
+        page = NULL;
+
+        for ( ;; ) {
+            hdrs = hk_kafka_schema_headers(HK_PAGE_SCHEMA);
+
+            err = rd_kafka_producev(rk,
+                                    RD_KAFKA_V_RKT(rkt),
+                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                    RD_KAFKA_V_VALUE(value, len),
+                                    RD_KAFKA_V_HEADERS(hdrs),
+                                    RD_KAFKA_V_END);
+            if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                break;
+            }
+
+            rd_kafka_headers_destroy(hdrs);
+
+            if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                die("produce: %s", rd_kafka_err2str(err));
+            }
+
+            qfull++;
+            rd_kafka_poll(rk, 5);
+        }
+
+        if (++records % 100 == 0) {
+            rd_kafka_poll(rk, 0);
+        }
+    }
+
+    rd_kafka_flush(rk, 120000);
+    t1 = now_s(CLOCK_MONOTONIC);
+
+    printf("records=%lld results=%lld delivered=%lld failed=%lld "
+           "seconds=%.3f per_sec=%.0f queue_full_waits=%lld\n",
+           records, count_n, delivered, failed, t1 - t0,
+           delivered / (t1 - t0), qfull);
+
+    rd_kafka_topic_destroy(rkt);
+    rd_kafka_destroy(rk);
+
+    return delivered == records ? 0 : 1;
 }
 
 
@@ -536,7 +671,7 @@ main(int argc, char **argv)
     argv++;
     argc--;
 
-    while ((c = getopt(argc, argv, "b:t:n:H:r:f:m:SYX:")) != -1) {
+    while ((c = getopt(argc, argv, "b:t:n:H:r:f:m:P:SYX:")) != -1) {
         switch (c) {
         case 'b': brokers = optarg; break;
         case 't': topic = optarg; break;
@@ -547,6 +682,7 @@ main(int argc, char **argv)
         case 'm': last_mode = atoi(optarg) % 3; break;
         case 'S': schema_headers = 0; break;
         case 'Y': streaming = 1; break;
+        case 'P': page_results = atol(optarg); break;
         case 'X':
             if (nxprops == 64) {
                 die("%s", "too many -X");
@@ -563,7 +699,7 @@ main(int argc, char **argv)
     }
 
     if (strcmp(cmd, "produce") == 0) {
-        return cmd_produce();
+        return page_results > 0 ? cmd_produce_pages() : cmd_produce();
     }
     if (strcmp(cmd, "count") == 0) {
         return cmd_count();

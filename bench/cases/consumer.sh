@@ -7,6 +7,13 @@
 # start into SQLite and into a fresh PostgreSQL cluster, with its defaults
 # and with --batch-size 1000.  Every reader on the nginx core; the sum of
 # the counts must be the number of records.
+#
+# Page records: the same number of results as SearchPage records of 20
+# (hk-bench produce -P 20, as "hotel_kafka_record page" writes them) into
+# SQLite and PostgreSQL, and into PostgreSQL by two members of one group
+# at once: without a key the pages of every partition hold every hotel,
+# so the two update the same rows, and the figure beside the one member's
+# is what that contention costs.
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -65,13 +72,39 @@ consume() {
         "exit_idle_s=1"
 }
 
+# consume2 NAME TOPIC DB SUM_CMD: two members of one group at once, each
+# as consume() runs one; the raw line spans the first claim to the last
+# idle line
+consume2() {
+    local name=$1 topic=$2 db=$3 sum=$4 pids=() i start idle
+    for i in 1 2; do
+        taskset -c "$NGINX_CPU" "$TRENDS" consume -b "$BENCH_BROKER" -t "$topic" \
+            -g "bench-$name-$$" -d "$db" --exit-idle 1 2>"$W/consumer-$name-$i.log" &
+        pids+=($!)
+        watch_pid "$!"
+    done
+    for i in 0 1; do
+        wait "${pids[$i]}" || die "hotel-trends ($name, member $((i + 1))) failed"
+        unwatch_pid "${pids[$i]}"
+    done
+    start=$(cat "$W"/consumer-"$name"-[12].log | grep 'partition .*: lease' |
+            cut -c1-23 | sort | head -1)
+    idle=$(cat "$W"/consumer-"$name"-[12].log | grep 'idle for' |
+           cut -c1-23 | sort | tail -1)
+    raw "reader name=$name start=$start idle=$idle peak_kb=0 sum=$(eval "$sum")" \
+        "exit_idle_s=1"
+}
+
+# produce TOPIC [hk-bench options]: CONSUMER_RECORDS results, as many
+# records or (-P 20) a twentieth of them
 produce() {
-    local topic=$1 line
+    local topic=$1 line want=$CONSUMER_RECORDS
     shift
+    [[ " $* " == *" -P 20 "* ]] && want=$((CONSUMER_RECORDS / 20))
     line=$(taskset -c "$LOAD_CPU" "$HKB" produce -b "$BENCH_BROKER" -t "$topic" \
            -n "$CONSUMER_RECORDS" -H 10000 -X linger.ms=20 "$@")
-    [[ $(broker_count "$topic") == "$CONSUMER_RECORDS" ]] ||
-        die "$topic holds $(broker_count "$topic") records, not $CONSUMER_RECORDS (start from a fresh broker)"
+    [[ $(broker_count "$topic") == "$want" ]] ||
+        die "$topic holds $(broker_count "$topic") records, not $want (start from a fresh broker)"
     echo "$line"
 }
 
@@ -83,6 +116,8 @@ raw "params records=$CONSUMER_RECORDS cpu=$NGINX_CPU"
 raw "produce $(produce bench-consumer)"
 # the same records without the schema headers (hotel_kafka_schema_headers off)
 produce bench-consumer-bare -S >/dev/null
+# the same number of results in page records of 20
+raw "produce-pages $(produce bench-consumer-pages -P 20)"
 
 # the ceiling: kcat reading the same topic to /dev/null
 t0=$(now)
@@ -101,10 +136,17 @@ consume sqlite-small bench-consumer "$W/trends-small.db" \
     "sqlite3 $W/trends-small.db 'SELECT sum(count) FROM hotel_rate_hourly'" --batch-size 1000
 consume sqlite-bare bench-consumer-bare "$W/trends-bare.db" \
     "sqlite3 $W/trends-bare.db 'SELECT sum(count) FROM hotel_rate_hourly'"
+consume sqlite-pages bench-consumer-pages "$W/trends-pages.db" \
+    "sqlite3 $W/trends-pages.db 'SELECT sum(count) FROM hotel_rate_hourly'"
 
 pg_start
 consume pg bench-consumer "$(pg_conn postgres)" "pg_sum postgres"
 psql -h "$PG_DIR" -p "$PG_PORT" -U postgres -d postgres -qAtc 'CREATE DATABASE small' >/dev/null
 consume pg-small bench-consumer "$(pg_conn small)" "pg_sum small" --batch-size 1000
+for d in pages pages2; do
+    psql -h "$PG_DIR" -p "$PG_PORT" -U postgres -d postgres -qAtc "CREATE DATABASE $d" >/dev/null
+done
+consume pg-pages bench-consumer-pages "$(pg_conn pages)" "pg_sum pages"
+consume2 pg-pages-2 bench-consumer-pages "$(pg_conn pages2)" "pg_sum pages2"
 pg_stop
 raw_commit
