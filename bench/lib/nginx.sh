@@ -106,6 +106,11 @@ EOF
                 hotel_kafka_topic bench-search-page;
                 $BENCH_PAGE_MODE
             }
+            location = /m/e2e-pm {
+                return 200 '{"results":[{"hotel_id":"\$arg_id","price":{"amount":100.25,"currency":"EUR"}}]}';
+                hotel_kafka_topic bench-e2e-pages;
+                $BENCH_PAGE_MODE
+            }
 EOF
     fi
     echo "        }"
