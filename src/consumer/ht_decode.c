@@ -74,10 +74,11 @@ static const char  *ht_reject_names[HT_REJECT_MAX] = {
 #endif
 
 typedef struct {
-    size_t          used;
-    size_t          size;
-    int             spilled;    /* something went to malloc() */
-    unsigned char  *buf;        /* the caller's, aligned for any type */
+    size_t              used;
+    size_t              size;
+    int                 spilled;    /* something went to malloc() */
+    unsigned char      *buf;        /* the caller's, aligned for any type */
+    ProtobufCAllocator  allocator;  /* protobuf-c's way to it */
 } ht_decode_arena_t;
 
 
@@ -89,8 +90,10 @@ typedef struct {
 #define HT_FIELD_RESULTS   3
 
 
-static void ht_decode_arena_init(ht_decode_arena_t *a, unsigned char *buf,
-    size_t size, ProtobufCAllocator *allocator);
+static ProtobufCMessage *ht_decode_unpack(
+    const ProtobufCMessageDescriptor *d, const void *value, size_t len,
+    ht_decode_arena_t *a, unsigned char *buf, size_t size);
+static void ht_decode_release(ht_decode_arena_t *a, ProtobufCMessage *m);
 static ht_reject_e ht_decode_check(const Hotelsearch__V1__HotelSearchResult *m,
     unsigned nul_fields, int64_t time_ms, int64_t now_ms, int64_t bucket_s,
     ht_record_t *rec);
@@ -121,40 +124,22 @@ ht_decode(const void *value, size_t len, int64_t now_ms, int64_t bucket_s,
     ht_record_t *rec)
 {
     ht_reject_e                          rc;
-    ProtobufCAllocator                   allocator;
     ht_decode_arena_t                    arena;
     Hotelsearch__V1__HotelSearchResult  *m;
     alignas(max_align_t) unsigned char   buf[HT_DECODE_ARENA];
 
-    if (value == NULL) {
-        /* a tombstone or an empty value: proto3 would read it as all
-         * defaults, which the checks below reject anyway */
-        value = "";
-        len = 0;
-    }
-
-    ht_decode_arena_init(&arena, buf, sizeof(buf), &allocator);
-
-    m = hotelsearch__v1__hotel_search_result__unpack(&allocator, len, value);
+    m = (Hotelsearch__V1__HotelSearchResult *)
+        ht_decode_unpack(&hotelsearch__v1__hotel_search_result__descriptor,
+                         value, len, &arena, buf, sizeof(buf));
 
     if (m == NULL) {
-        /* protobuf-c has freed what it allocated */
-        rc = HT_REJECT_UNDECODABLE;
-
-    } else {
-        rc = ht_decode_check(m, ht_decode_nul_fields(value, len),
-                             m->search_time_ms, now_ms, bucket_s, rec);
-
-        if (arena.spilled) {
-            /* frees the spilled blocks; ht_decode_free() skips the
-             * arena's */
-            hotelsearch__v1__hotel_search_result__free_unpacked(m,
-                                                                &allocator);
-        }
+        return HT_REJECT_UNDECODABLE;
     }
 
-    /* the stack is reused by the next call of any function */
-    ht_decode_unpoison(buf, sizeof(buf));
+    rc = ht_decode_check(m, ht_decode_nul_fields(value, len),
+                         m->search_time_ms, now_ms, bucket_s, rec);
+
+    ht_decode_release(&arena, &m->base);
 
     return rc;
 }
@@ -169,22 +154,15 @@ ht_decode_page(const void *value, size_t len, int64_t now_ms,
     ht_record_t                   rec;
     ht_reject_e                   reason;
     const uint8_t                *sub;
-    ProtobufCAllocator            allocator;
     ht_decode_arena_t             arena;
     Hotelsearch__V1__SearchPage  *m;
     alignas(max_align_t) unsigned char  buf[HT_DECODE_PAGE_ARENA];
 
-    if (value == NULL) {
-        value = "";
-        len = 0;
-    }
-
-    ht_decode_arena_init(&arena, buf, sizeof(buf), &allocator);
-
-    m = hotelsearch__v1__search_page__unpack(&allocator, len, value);
+    m = (Hotelsearch__V1__SearchPage *)
+        ht_decode_unpack(&hotelsearch__v1__search_page__descriptor, value,
+                         len, &arena, buf, sizeof(buf));
 
     if (m == NULL) {
-        ht_decode_unpoison(buf, sizeof(buf));
         return HT_REJECT_UNDECODABLE;
     }
 
@@ -221,29 +199,61 @@ ht_decode_page(const void *value, size_t len, int64_t now_ms,
         }
     }
 
-    if (arena.spilled) {
-        hotelsearch__v1__search_page__free_unpacked(m, &allocator);
-    }
-
-    ht_decode_unpoison(buf, sizeof(buf));
+    ht_decode_release(&arena, &m->base);
 
     return rc;
 }
 
 
-static void
-ht_decode_arena_init(ht_decode_arena_t *a, unsigned char *buf, size_t size,
-    ProtobufCAllocator *allocator)
+/*
+ * value unpacked as a message of descriptor d into the arena on the
+ * caller's stack (buf, size bytes); NULL when it is not one, with
+ * nothing left to release.  A NULL value (a tombstone) is an empty one:
+ * proto3 reads it as all defaults, which the checks reject anyway.
+ */
+static ProtobufCMessage *
+ht_decode_unpack(const ProtobufCMessageDescriptor *d, const void *value,
+    size_t len, ht_decode_arena_t *a, unsigned char *buf, size_t size)
 {
+    ProtobufCMessage  *m;
+
+    if (value == NULL) {
+        value = "";
+        len = 0;
+    }
+
     a->used = 0;
     a->size = size;
     a->spilled = 0;
     a->buf = buf;
+    a->allocator.alloc = ht_decode_alloc;
+    a->allocator.free = ht_decode_free;
+    a->allocator.allocator_data = a;
+
     ht_decode_poison(buf, size);
 
-    allocator->alloc = ht_decode_alloc;
-    allocator->free = ht_decode_free;
-    allocator->allocator_data = a;
+    m = protobuf_c_message_unpack(d, &a->allocator, len, value);
+
+    if (m == NULL) {
+        /* protobuf-c has freed what it allocated */
+        ht_decode_unpoison(buf, size);
+    }
+
+    return m;
+}
+
+
+/* m done with: the blocks that spilled to malloc() freed (ht_decode_free()
+ * skips the arena's), the arena's stack open to the next call of any
+ * function */
+static void
+ht_decode_release(ht_decode_arena_t *a, ProtobufCMessage *m)
+{
+    if (a->spilled) {
+        protobuf_c_message_free_unpacked(m, &a->allocator);
+    }
+
+    ht_decode_unpoison(a->buf, a->size);
 }
 
 
