@@ -186,6 +186,24 @@ enqueue(rd_kafka_t *rk, rd_kafka_topic_t *rkt, const hk_record_t *rec,
 
 /* ---- produce ---------------------------------------------------------- */
 
+/*
+ * The next result both producers write, from a xorshift generator so that
+ * every run writes the same ones: a hotel id of HOTELS (10000) into id,
+ * its length returned; a rate of 40.00 to 539.99 in whole cents.
+ */
+static size_t
+next_result(uint64_t *seed, char *id, size_t size, int64_t *rate_micros)
+{
+    *seed ^= *seed << 13;
+    *seed ^= *seed >> 7;
+    *seed ^= *seed << 17;
+
+    *rate_micros = (int64_t) (4000 + (*seed >> 20) % 50000) * 10000;
+
+    return snprintf(id, size, "h%05ld", (long) (*seed % (uint64_t) hotels));
+}
+
+
 static int
 cmd_produce(void)
 {
@@ -206,9 +224,9 @@ cmd_produce(void)
     t0 = now_s(CLOCK_MONOTONIC);
 
     for (i = 0; i < count_n; i++) {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
+        rec.hotel_id_len = next_result(&seed, id, sizeof(id),
+                                       &rec.rate_micros);
+        rec.hotel_id = id;
 
         /* a page of 20 results shares a search id and a time */
         if (i % 20 == 0) {
@@ -216,11 +234,6 @@ cmd_produce(void)
             rec.search_time_ms = (int64_t) (now_s(CLOCK_REALTIME) * 1000);
         }
 
-        rec.hotel_id_len = snprintf(id, sizeof(id), "h%05ld",
-                                    (long) (seed % (uint64_t) hotels));
-        rec.hotel_id = id;
-        /* 40.00 to 539.99, in whole cents */
-        rec.rate_micros = (int64_t) (4000 + (seed >> 20) % 50000) * 10000;
         rec.currency = "EUR";
         rec.search_id = sid;
         rec.search_id_len = strlen(sid);
@@ -300,6 +313,7 @@ cmd_produce_pages(void)
     double                t0, t1;
     uint64_t              seed = 88172645463325252ULL;
     hk_page_t            *page;
+    int64_t               rate;
     long long             i, n, records, qfull = 0;
     rd_kafka_t           *rk;
     rd_kafka_topic_t     *rkt;
@@ -314,9 +328,7 @@ cmd_produce_pages(void)
     t0 = now_s(CLOCK_MONOTONIC);
 
     for (i = 0; i < count_n; i++) {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
+        n = next_result(&seed, id, sizeof(id), &rate);
 
         if (page == NULL) {
             page_used = 0;
@@ -329,13 +341,8 @@ cmd_produce_pages(void)
             }
         }
 
-        n = snprintf(id, sizeof(id), "h%05ld",
-                     (long) (seed % (uint64_t) hotels));
-
-        /* 40.00 to 539.99, in whole cents, as cmd_produce() */
-        if (hk_page_add(page, id, n,
-                        (int64_t) (4000 + (seed >> 20) % 50000) * 10000,
-                        "EUR", (uint32_t) hk_page_results(page))
+        if (hk_page_add(page, id, n, rate, "EUR",
+                        (uint32_t) hk_page_results(page))
             != 0)
         {
             die("%s", "page: out of memory");

@@ -316,9 +316,8 @@ sub aggregate_records {
     my ($recs, $truth) = @_;
     $truth ||= {};
     for my $r (@$recs) {
-        my $secs = int($r->{search_time_ms} / 1000);
-        add_rate($truth, join("\0", $r->{hotel_id}, $r->{currency},
-                              $secs - $secs % 3600), $r->{rate_micros});
+        add_rate($truth, hour_key(@$r{qw(hotel_id currency search_time_ms)}),
+                 $r->{rate_micros});
     }
     return $truth;
 }
@@ -359,24 +358,18 @@ sub add_rate {
 sub known_stream {
     my %o = @_;
     return known_page_stream(%o) if $o{page};
-    my ($hotels, $hours, $currency, $rmin, $rspan, $id) = stream_draws(%o);
-    my @hotels = @$hotels;
-    my @hours = @$hours;
+    my ($result, $time) = stream_draws(%o);
+    my $id = $o{id} || '%032x';
     my %s = (recs => [], bkey => [], rate => [], by_value => {});
     $s{truth} = {} if $o{truth};
     for my $i (0 .. $o{records} - 1) {
-        my $h = $hotels[rand @hotels];
-        my $c = $currency->($h);
-        my $ms = ($o{now} - 3600 * $hours[rand @hours]) * 1000
-               + int rand 3_600_000;
-        # micros that are no round number: sums and averages must be exact
-        my $r = $rmin + int rand $rspan;
+        my ($h, $c, $r) = $result->();
+        my $ms = $time->();
         my $v = encode_record(hotel_id => $h, rate_micros => $r,
                               currency => $c, search_time_ms => $ms,
                               search_id => sprintf($id, $i),
                               position => $i % $o{positions});
-        my $secs = int($ms / 1000);
-        my $k = join "\0", $h, $c, $secs - $secs % 3600;
+        my $k = hour_key($h, $c, $ms);
         push @{ $s{bkey} }, $k;
         push @{ $s{rate} }, $r;
         $s{by_value}{$v} = $i;
@@ -386,40 +379,55 @@ sub known_stream {
     return \%s;
 }
 
-# what both kinds of stream draw from
+# The draws both kinds of stream make: a result (hotel, currency, rate)
+# and a search time in ms, each a closure over known_stream's options.
 sub stream_draws {
     my %o = @_;
+    my @hotels = @{ $o{hotels} };
+    my @hours = @{ $o{hours} };
+    my ($rmin, $rspan) = @{ $o{rate} };
     my $currency = $o{currency} || do {
         my @c = @{ $o{currencies} };
         sub { $c[rand @c] };
     };
-    return ($o{hotels}, $o{hours}, $currency, @{ $o{rate} },
-            $o{id} || '%032x');
+    my $result = sub {
+        my $h = $hotels[rand @hotels];
+        my $c = $currency->($h);
+        # micros that are no round number: sums and averages must be exact
+        return ($h, $c, $rmin + int rand $rspan);
+    };
+    my $time = sub {
+        return ($o{now} - 3600 * $hours[rand @hours]) * 1000
+            + int rand 3_600_000;
+    };
+    return ($result, $time);
+}
+
+# an aggregate's key: "hotel\0currency\0hour" (unix seconds)
+sub hour_key {
+    my ($hotel, $currency, $ms) = @_;
+    my $secs = int($ms / 1000);
+    return join "\0", $hotel, $currency, $secs - $secs % 3600;
 }
 
 sub known_page_stream {
     my %o = @_;
-    my ($hotels, $hours, $currency, $rmin, $rspan, $id) = stream_draws(%o);
-    my @hotels = @$hotels;
-    my @hours = @$hours;
+    my ($result, $time) = stream_draws(%o);
+    my $id = $o{id} || '%032x';
     my %s = (recs => [], bkey => [], rate => [], by_value => {},
              headers => [ page_headers() ]);
     $s{truth} = {} if $o{truth};
     my $pages = int(($o{records} + $o{page} - 1) / $o{page});
     for my $p (0 .. $pages - 1) {
-        my $ms = ($o{now} - 3600 * $hours[rand @hours]) * 1000
-               + int rand 3_600_000;
-        my $secs = int($ms / 1000);
+        my $ms = $time->();
         my $n = $o{records} - $p * $o{page};
         $n = $o{page} if $n > $o{page};
         my (@values, @keys, @rates);
         for my $j (0 .. $n - 1) {
-            my $h = $hotels[rand @hotels];
-            my $c = $currency->($h);
-            my $r = $rmin + int rand $rspan;
+            my ($h, $c, $r) = $result->();
             push @values, encode_record(hotel_id => $h, rate_micros => $r,
                                         currency => $c, position => $j);
-            push @keys, join "\0", $h, $c, $secs - $secs % 3600;
+            push @keys, hour_key($h, $c, $ms);
             push @rates, $r;
             add_rate($s{truth}, $keys[-1], $r) if $s{truth};
         }
