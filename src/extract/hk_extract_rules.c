@@ -12,6 +12,7 @@
 
 static int hk_extract_parse_path(hk_extract_path_t *path, const char *s,
     char **names);
+static void hk_extract_levels(hk_extract_rules_t *r);
 
 
 const char *
@@ -124,7 +125,56 @@ hk_extract_rules(const hk_extract_conf_t *conf)
         (void) hk_extract_parse_path(&r->fields[i], paths[1 + i], &names);
     }
 
+    hk_extract_levels(r);
+
     return r;
+}
+
+
+/* the field paths' names by level: see hk_extract_name_t */
+
+static void
+hk_extract_levels(hk_extract_rules_t *r)
+{
+    int                       f;
+    size_t                    level, i, j;
+    hk_extract_name_t        *n;
+    hk_extract_level_t       *l;
+    const hk_extract_comp_t  *c;
+
+    for (f = 0; f < HK_NFIELDS; f++) {
+        for (level = 0; level < r->fields[f].ncomps; level++) {
+            c = &r->fields[f].comp[level];
+            l = &r->levels[level];
+
+            for (i = 0; i < l->nnames; i++) {
+                n = &l->name[i];
+
+                if (n->len == c->len && memcmp(n->name, c->name, c->len) == 0)
+                {
+                    break;
+                }
+            }
+
+            n = &l->name[i];
+
+            if (i == l->nnames) {
+                l->nnames++;
+                n->name = c->name;
+                n->len = c->len;
+
+                for (j = 0; j < c->len && j < 8; j++) {
+                    n->head |= (uint64_t) (unsigned char) c->name[j] << (8 * j);
+                }
+            }
+
+            n->fields |= 1u << f;
+
+            if (level + 1 == r->fields[f].ncomps) {
+                n->leaves |= 1u << f;
+            }
+        }
+    }
 }
 
 

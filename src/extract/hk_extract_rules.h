@@ -65,9 +65,30 @@ typedef struct {
 } hk_extract_path_t;
 
 
+/*
+ * A name the field paths have at one level below a result object, once
+ * however many paths share it (price.amount, price.currency): a reader
+ * compares a key with each name of its level once, not with each path.
+ */
+typedef struct {
+    const char  *name;
+    size_t       len;
+    uint64_t     head;       /* its first 8 bytes, little-endian, 0-padded */
+    unsigned     fields;     /* the fields whose path has it here */
+    unsigned     leaves;     /* those of them whose path ends here */
+} hk_extract_name_t;
+
+
+typedef struct {
+    hk_extract_name_t   name[HK_NFIELDS];
+    size_t              nnames;
+} hk_extract_level_t;
+
+
 struct hk_extract_rules_s {
     hk_extract_path_t   results_path;
     hk_extract_path_t   fields[HK_NFIELDS];
+    hk_extract_level_t  levels[HK_EXTRACT_MAX_PATH];
     char                default_currency[HK_RECORD_CURRENCY_LEN + 1];
     size_t              max_depth;
     size_t              max_token;

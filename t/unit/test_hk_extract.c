@@ -1316,14 +1316,18 @@ test_fast(void)
         "\"currency\": \"eur\"}, 7, {\"hotel_id\": 12, \"rate\": \"2\", "
         "\"currency\": \"USD\", \"x\": [true, false, null, {}]}]}",
         "{\"a\": {\"results\": 1}, \"results\": [], \"b\": [1e5, -0.5]}",
-        "{\"results\": 5, \"results\": [{\"hotel_id\": \"\\u00e9\\n\", "
+        "{\"results\": 5, \"results\": [{\"hotel_id\": \"d\", "
         "\"rate\": 3, \"currency\": \"EUR\", \"rate\": 4}]}",
-        "{\"r\\u0065sults\": [{\"hotel_id\": \"b\", \"rate\": 1, "
-        "\"currency\": \"CHF\"}]}",
         "  {\"results\": [{\"hotel_id\": \"c\", \"rate\": -1, "
         "\"currency\": \"EUR\"}, {\"rate\": 1}]}  \n",
-        "{\"results\": [{\"hotel_id\": \"\\ud83d\\ude00\", \"rate\": 1, "
+        /* escapes where nothing is compared or kept */
+        "{\"name\": \"Caf\\u00e9 \\\"Royal\\\" \\ud83d\\ude00\\n\\/\", "
+        "\"results\": [{\"hotel_id\": \"e\", \"rate\": 2, "
+        "\"name\": \"\\\\\\b\\f\\r\\t\", \"x\": {\"k\\u00e9y\": 1}, "
         "\"currency\": \"EUR\"}]}",
+        "{\"results\": [{\"hotel_id\": \"f\", \"rate\": 0.5, "
+        "\"currency\": \"EUR\", \"name\": \"a\\\"\"}], "
+        "\"next\": \"\\\"\"}",
     };
 
     static const char  *declined[] = {
@@ -1345,6 +1349,34 @@ test_fast(void)
         "[1, 2]",
         "5",
         "{\"results\": [], \"a\": 1,}",
+        /* escapes in what is compared or kept: yajl decodes them */
+        "{\"results\": [{\"hotel_id\": \"\\u00e9\\n\", \"rate\": 3, "
+        "\"currency\": \"EUR\"}]}",
+        "{\"r\\u0065sults\": [{\"hotel_id\": \"b\", \"rate\": 1, "
+        "\"currency\": \"CHF\"}]}",
+        "{\"results\": [{\"hotel_id\": \"\\ud83d\\ude00\", \"rate\": 1, "
+        "\"currency\": \"EUR\"}]}",
+        "{\"results\": [{\"pr\\u0069ce\": 1}]}",
+        /* what yajl decodes its own way */
+        "{\"results\": [], \"a\": \"\\u0000\"}",
+        "{\"results\": [], \"a\": \"\\ud83d\\u0041\"}",
+        "{\"results\": [], \"a\": \"\\ude00\"}",
+        "{\"results\": [], \"a\": \"\\ud83d\"}",
+        /* malformed where only the new reading looks */
+        "{\"results\": [], \"a\": \"\\u12g4\"}",
+        "{\"results\": [], \"a\": [1 2]}",
+        "{\"results\": [], \"a\": {\"b\" 1}}",
+        "{\"results\": [], \"a\": {\"b\": 1 \"c\": 2}}",
+        "{\"results\": [], \"a\": [1,]}",
+        "{\"results\": [], \"a\": [-]}",
+        "{\"results\": [], \"a\": [1e]}",
+        "{\"results\": [], \"a\": [truex]}",
+        "{\"results\": [], \"a\": [\"b\"x]}",
+        "{\"results\": [], \"a\": [}",
+        "{\"results\": [], \"a\": {]}",
+        "{\"results\": [], \"a\": {1: 2}}",
+        "{\"results\": [{\"hotel_id\": 1 2}]}",
+        "{\"results\": [{\"price\": {\"amount\" 1}}]}",
     };
 
     for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
