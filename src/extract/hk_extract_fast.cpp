@@ -64,6 +64,10 @@ static_assert(HK_EXTRACT_PADDING >= simdjson::SIMDJSON_PADDING,
               "hk_extract_document() promises simdjson its padding");
 
 
+/* the walk's small steps, inlined into the loops that take them */
+#define HK_FAST_INLINE  inline __attribute__((always_inline))
+
+
 namespace {
 
 /* deeper pages are left to yajl: the open containers' kinds are bits */
@@ -215,9 +219,11 @@ hk_fast_same(const hk_extract_name_t *name, const char *k, size_t len)
 
 class hk_fast_reader {
 public:
-    hk_fast_reader(const hk_extract_rules_t *rules, const unsigned char *page,
-                   size_t len, const uint32_t *si, size_t n)
-        : rules_(rules), page_(page), si_(si), n_(n), k_(0), depth_(0),
+    hk_fast_reader(hk_fast_state *state, const hk_extract_rules_t *rules,
+                   const unsigned char *page, size_t len, const uint32_t *si,
+                   size_t n)
+        : state_(state), rules_(rules), page_(page), si_(si), n_(n), k_(0),
+          depth_(0),
           backslashes_(memchr(page, '\\', len) != NULL), found_(false),
           position_(0) {}
 
@@ -249,6 +255,7 @@ private:
 
     template <typename Member> bool members(Member member);
 
+    hk_fast_state             *state_;     /* the thread's, looked up once */
     const hk_extract_rules_t  *rules_;
     const unsigned char       *page_;
     const uint32_t            *si_;
@@ -600,7 +607,7 @@ hk_fast_reader::skip()
  * rules' max_depth, open containers included this one).
  */
 
-bool
+HK_FAST_INLINE bool
 hk_fast_reader::open(unsigned char c)
 {
     if (token() != c || depth_ == rules_->max_depth) {
@@ -616,7 +623,7 @@ hk_fast_reader::open(unsigned char c)
 
 /* a member's key and its colon */
 
-bool
+HK_FAST_INLINE bool
 hk_fast_reader::key(const char *&s, size_t &len, bool &escaped)
 {
     if (token() != '"' || !string(s, len, escaped) || token() != ':') {
@@ -631,7 +638,7 @@ hk_fast_reader::key(const char *&s, size_t &len, bool &escaped)
 
 /* a key only checked */
 
-bool
+HK_FAST_INLINE bool
 hk_fast_reader::skip_key()
 {
     if (token() != '"' || !skip_string() || token() != ':') {
@@ -646,7 +653,7 @@ hk_fast_reader::skip_key()
 
 /* a scalar only checked */
 
-bool
+HK_FAST_INLINE bool
 hk_fast_reader::skip_scalar()
 {
     size_t       len;
@@ -678,7 +685,7 @@ hk_fast_reader::skip_scalar()
  * escape to check.
  */
 
-bool
+HK_FAST_INLINE bool
 hk_fast_reader::skip_string()
 {
     bool         escaped;
@@ -696,7 +703,7 @@ hk_fast_reader::skip_string()
 
 /* a scalar's type and text: a string's bytes, a number's text */
 
-bool
+HK_FAST_INLINE bool
 hk_fast_reader::scalar(hk_json_type_t &type, const char *&s, size_t &len,
     bool &escaped)
 {
@@ -737,7 +744,7 @@ hk_fast_reader::scalar(hk_json_type_t &type, const char *&s, size_t &len,
  * characters are stage 1's; its escapes are checked here.
  */
 
-bool
+HK_FAST_INLINE bool
 hk_fast_reader::string(const char *&s, size_t &len, bool &escaped)
 {
     size_t                start, end;
@@ -838,7 +845,7 @@ hk_fast_reader::escapes(const unsigned char *p, const unsigned char *end)
  * or at the next token, as a token of stage 1 holds no other token.
  */
 
-bool
+HK_FAST_INLINE bool
 hk_fast_reader::number(const char *&s, size_t &len)
 {
     const unsigned char  *p, *q, *end;
@@ -909,7 +916,7 @@ hk_fast_reader::number(const char *&s, size_t &len)
 
 /* true, false or null, ending as a number does */
 
-bool
+HK_FAST_INLINE bool
 hk_fast_reader::literal(const char *word, size_t len)
 {
     size_t                room;
@@ -940,20 +947,20 @@ hk_fast_reader::push(int skip, hk_skip_reason_t reason,
 {
     hk_fast_event  *e;
 
-    if (hk_fast.nevents == hk_fast.events_size) {
-        size_t  size = hk_fast.events_size ? 2 * hk_fast.events_size : 64;
+    if (state_->nevents == state_->events_size) {
+        size_t  size = state_->events_size ? 2 * state_->events_size : 64;
 
-        e = (hk_fast_event *) realloc(hk_fast.events,
+        e = (hk_fast_event *) realloc(state_->events,
                                       size * sizeof(hk_fast_event));
         if (e == NULL) {
             return false;
         }
 
-        hk_fast.events = e;
-        hk_fast.events_size = size;
+        state_->events = e;
+        state_->events_size = size;
     }
 
-    e = &hk_fast.events[hk_fast.nevents++];
+    e = &state_->events[state_->nevents++];
 
     e->skip = skip;
     e->reason = reason;
@@ -974,18 +981,18 @@ hk_fast_reader::push(int skip, hk_skip_reason_t reason,
  */
 
 bool
-hk_fast_parser(size_t len)
+hk_fast_parser(hk_fast_state *st, size_t len)
 {
-    if (hk_fast.parser == NULL) {
-        hk_fast.parser = new (std::nothrow) simdjson::dom::parser();
+    if (st->parser == NULL) {
+        st->parser = new (std::nothrow) simdjson::dom::parser();
 
-        if (hk_fast.parser == NULL) {
+        if (st->parser == NULL) {
             return false;
         }
     }
 
-    if (hk_fast.parser->capacity() < len) {
-        return hk_fast.parser->allocate(len, 1) == simdjson::SUCCESS;
+    if (st->parser->capacity() < len) {
+        return st->parser->allocate(len, 1) == simdjson::SUCCESS;
     }
 
     return true;
@@ -1002,13 +1009,18 @@ hk_extract_fast(const hk_extract_rules_t *rules,
 {
     size_t                                       i;
     hk_fast_event                               *e;
+    hk_fast_state                                 *st;
     simdjson::internal::dom_parser_implementation  *impl;
 
-    if (len == 0 || !hk_fast_parser(len)) {
+    /* a thread-local in a shared object costs a call on each access */
+
+    st = &hk_fast;
+
+    if (len == 0 || !hk_fast_parser(st, len)) {
         return 0;
     }
 
-    impl = hk_fast.parser->implementation.get();
+    impl = st->parser->implementation.get();
 
     if (impl->stage1(buf, len, simdjson::stage1_mode::regular)
         != simdjson::SUCCESS)
@@ -1016,17 +1028,17 @@ hk_extract_fast(const hk_extract_rules_t *rules,
         return 0;
     }
 
-    hk_fast.nevents = 0;
+    st->nevents = 0;
 
-    hk_fast_reader  r(rules, buf, len, impl->structural_indexes.get(),
+    hk_fast_reader  r(st, rules, buf, len, impl->structural_indexes.get(),
                       impl->n_structural_indexes);
 
     if (!r.document()) {
         return 0;
     }
 
-    for (i = 0; i < hk_fast.nevents; i++) {
-        e = &hk_fast.events[i];
+    for (i = 0; i < st->nevents; i++) {
+        e = &st->events[i];
 
         if (e->skip) {
             if (h->skip != NULL) {
