@@ -1,35 +1,64 @@
 /*
- * Page records with the protobuf-c code generated from
- * proto/hotel_search_result.proto; see hk_page.h.
+ * Page records written straight in protobuf's wire format; see hk_page.h.
  *
- * The page keeps protobuf-c's own structs, one per result, so that
- * encoding a run of them is one pack of a SearchPage pointing into the
- * array, and a run's size is known from the results' packed sizes, kept
- * as they are added.
+ * Why not protobuf-c, as hk_record.c does: a page is one message holding
+ * many, and protobuf-c measures each result again on every pack (its
+ * packed size, then its bytes, each string's strlen each time).  perf of
+ * the worker under the page-mode load put protobuf-c's packing at about
+ * 4 % of the worker, and hk_page_add()'s own sizing beside it.  The
+ * format of these two messages is small and fixed: each field is a tag
+ * byte and a varint or a length and bytes, written in field-number order
+ * and left out when it holds its default (proto3), as protobuf-c writes
+ * them.  fuzz/fuzz_page.c compares the bytes with protobuf-c's pack of
+ * the same page, which stays the reference.
  */
 
 #include <string.h>
 
 #include "hk_page.h"
-#include "hotel_search_result.pb-c.h"
+
+
+/* the tags: field number << 3 | wire type (0 varint, 2 length-delimited) */
+#define HK_PAGE_TAG_SEARCH_ID     (1 << 3 | 2)
+#define HK_PAGE_TAG_SEARCH_TIME   (2 << 3 | 0)
+#define HK_PAGE_TAG_RESULT        (3 << 3 | 2)
+
+#define HK_PAGE_TAG_HOTEL_ID      (1 << 3 | 2)
+#define HK_PAGE_TAG_RATE          (2 << 3 | 0)
+#define HK_PAGE_TAG_CURRENCY      (3 << 3 | 2)
+#define HK_PAGE_TAG_POSITION      (6 << 3 | 0)
+
+
+/* one result; in a page the search id and time are the page's, left out */
+typedef struct {
+    const char  *hotel_id;
+    size_t       hotel_id_len;
+    int64_t      rate_micros;
+    char         currency[HK_RECORD_CURRENCY_LEN];
+    size_t       currency_len;
+    uint32_t     position;
+    size_t       size;         /* of the HotelSearchResult message */
+} hk_page_result_t;
 
 
 struct hk_page_s {
-    Hotelsearch__V1__HotelSearchResult   *results;
-    Hotelsearch__V1__HotelSearchResult  **pointers;
-    size_t                               *sizes;    /* in a SearchPage */
-    size_t                                n;
-    size_t                                size;     /* of the arrays */
-    char                                  search_id[HK_RECORD_MAX_SEARCH_ID
-                                                    + 1];
-    int64_t                               search_time_ms;
-    hk_page_alloc_pt                      alloc;
-    void                                 *ctx;
+    hk_page_result_t  *results;
+    size_t             n;
+    size_t             size;       /* of the array */
+    char               search_id[HK_RECORD_MAX_SEARCH_ID];
+    size_t             search_id_len;
+    int64_t            search_time_ms;
+    hk_page_alloc_pt   alloc;
+    void              *ctx;
 };
 
 
 static int hk_page_grow(hk_page_t *page);
-static size_t hk_page_varint_len(size_t v);
+static size_t hk_page_varint_len(uint64_t v);
+static uint8_t *hk_page_varint(uint8_t *p, uint64_t v);
+static uint8_t *hk_page_bytes(uint8_t *p, unsigned tag, const char *s,
+    size_t len);
+static size_t hk_page_entry_size(const hk_page_result_t *r);
 
 
 hk_page_t *
@@ -50,7 +79,7 @@ hk_page_create(const char *search_id, size_t search_id_len,
     memset(page, 0, sizeof(hk_page_t));
 
     memcpy(page->search_id, search_id, search_id_len);
-    page->search_id[search_id_len] = '\0';
+    page->search_id_len = search_id_len;
     page->search_time_ms = search_time_ms;
     page->alloc = alloc;
     page->ctx = ctx;
@@ -63,43 +92,49 @@ int
 hk_page_add(hk_page_t *page, const char *hotel_id, size_t hotel_id_len,
     int64_t rate_micros, const char *currency, uint32_t position)
 {
-    char                                *id, *cur;
-    size_t                               len;
-    Hotelsearch__V1__HotelSearchResult  *r;
+    char              *id;
+    size_t             size;
+    hk_page_result_t  *r;
 
     if (page->n == page->size && hk_page_grow(page) != 0) {
         return -1;
     }
 
-    /* protobuf-c takes NUL-terminated strings */
-
-    id = page->alloc(page->ctx, hotel_id_len + 1 + HK_RECORD_CURRENCY_LEN
-                                + 1);
+    id = page->alloc(page->ctx, hotel_id_len ? hotel_id_len : 1);
     if (id == NULL) {
         return -1;
     }
 
     memcpy(id, hotel_id, hotel_id_len);
-    id[hotel_id_len] = '\0';
-
-    cur = id + hotel_id_len + 1;
-    memcpy(cur, currency, HK_RECORD_CURRENCY_LEN);
-    cur[HK_RECORD_CURRENCY_LEN] = '\0';
 
     r = &page->results[page->n];
 
-    hotelsearch__v1__hotel_search_result__init(r);
     r->hotel_id = id;
+    r->hotel_id_len = hotel_id_len;
     r->rate_micros = rate_micros;
-    r->currency = cur;
+    memcpy(r->currency, currency, HK_RECORD_CURRENCY_LEN);
+    r->currency_len = strnlen(currency, HK_RECORD_CURRENCY_LEN);
     r->position = position;
 
-    /* in a SearchPage: the field's tag, the message's length, the message */
+    size = 0;
 
-    len = hotelsearch__v1__hotel_search_result__get_packed_size(r);
+    if (hotel_id_len) {
+        size += 1 + hk_page_varint_len(hotel_id_len) + hotel_id_len;
+    }
 
-    page->sizes[page->n] = 1 + hk_page_varint_len(len) + len;
-    page->pointers[page->n] = r;
+    if (rate_micros) {
+        size += 1 + hk_page_varint_len((uint64_t) rate_micros);
+    }
+
+    if (r->currency_len) {
+        size += 1 + hk_page_varint_len(r->currency_len) + r->currency_len;
+    }
+
+    if (position) {
+        size += 1 + hk_page_varint_len(position);
+    }
+
+    r->size = size;
     page->n++;
 
     return 0;
@@ -121,7 +156,7 @@ hk_page_fit(const hk_page_t *page, size_t first, size_t max)
     size = hk_page_size(page, first, 0);
 
     for (n = 0; first + n < page->n; n++) {
-        size += page->sizes[first + n];
+        size += hk_page_entry_size(&page->results[first + n]);
 
         if (size > max && n > 0) {
             break;
@@ -135,16 +170,21 @@ hk_page_fit(const hk_page_t *page, size_t first, size_t max)
 size_t
 hk_page_size(const hk_page_t *page, size_t first, size_t n)
 {
-    size_t                      i, size;
-    Hotelsearch__V1__SearchPage  msg = HOTELSEARCH__V1__SEARCH_PAGE__INIT;
+    size_t  i, size;
 
-    msg.search_id = (char *) page->search_id;
-    msg.search_time_ms = page->search_time_ms;
+    size = 0;
 
-    size = hotelsearch__v1__search_page__get_packed_size(&msg);
+    if (page->search_id_len) {
+        size += 1 + hk_page_varint_len(page->search_id_len)
+                + page->search_id_len;
+    }
+
+    if (page->search_time_ms) {
+        size += 1 + hk_page_varint_len((uint64_t) page->search_time_ms);
+    }
 
     for (i = first; i < first + n; i++) {
-        size += page->sizes[i];
+        size += hk_page_entry_size(&page->results[i]);
     }
 
     return size;
@@ -154,59 +194,90 @@ hk_page_size(const hk_page_t *page, size_t first, size_t n)
 size_t
 hk_page_encode(const hk_page_t *page, size_t first, size_t n, uint8_t *out)
 {
-    Hotelsearch__V1__SearchPage  msg = HOTELSEARCH__V1__SEARCH_PAGE__INIT;
+    size_t                   i;
+    uint8_t                 *p;
+    const hk_page_result_t  *r;
 
-    msg.search_id = (char *) page->search_id;
-    msg.search_time_ms = page->search_time_ms;
-    msg.n_results = n;
-    msg.results = page->pointers + first;
+    p = out;
 
-    return hotelsearch__v1__search_page__pack(&msg, out);
+    if (page->search_id_len) {
+        p = hk_page_bytes(p, HK_PAGE_TAG_SEARCH_ID, page->search_id,
+                          page->search_id_len);
+    }
+
+    if (page->search_time_ms) {
+        *p++ = HK_PAGE_TAG_SEARCH_TIME;
+        p = hk_page_varint(p, (uint64_t) page->search_time_ms);
+    }
+
+    for (i = first; i < first + n; i++) {
+        r = &page->results[i];
+
+        *p++ = HK_PAGE_TAG_RESULT;
+        p = hk_page_varint(p, r->size);
+
+        if (r->hotel_id_len) {
+            p = hk_page_bytes(p, HK_PAGE_TAG_HOTEL_ID, r->hotel_id,
+                              r->hotel_id_len);
+        }
+
+        if (r->rate_micros) {
+            *p++ = HK_PAGE_TAG_RATE;
+            p = hk_page_varint(p, (uint64_t) r->rate_micros);
+        }
+
+        if (r->currency_len) {
+            p = hk_page_bytes(p, HK_PAGE_TAG_CURRENCY, r->currency,
+                              r->currency_len);
+        }
+
+        if (r->position) {
+            *p++ = HK_PAGE_TAG_POSITION;
+            p = hk_page_varint(p, r->position);
+        }
+    }
+
+    return (size_t) (p - out);
 }
 
 
-/* the arrays twice as large, copied: the arena frees nothing */
+/* the array twice as large, copied: the arena frees nothing */
 
 static int
 hk_page_grow(hk_page_t *page)
 {
-    size_t                                i, size;
-    size_t                               *sizes;
-    Hotelsearch__V1__HotelSearchResult   *results;
-    Hotelsearch__V1__HotelSearchResult  **pointers;
+    size_t             size;
+    hk_page_result_t  *results;
 
     size = page->size ? 2 * page->size : 32;
 
-    results = page->alloc(page->ctx, size * sizeof(*results));
-    pointers = page->alloc(page->ctx, size * sizeof(*pointers));
-    sizes = page->alloc(page->ctx, size * sizeof(*sizes));
-
-    if (results == NULL || pointers == NULL || sizes == NULL) {
+    results = page->alloc(page->ctx, size * sizeof(hk_page_result_t));
+    if (results == NULL) {
         return -1;
     }
 
     if (page->n) {
-        memcpy(results, page->results, page->n * sizeof(*results));
-        memcpy(sizes, page->sizes, page->n * sizeof(*sizes));
-    }
-
-    /* the pointers point into the array, which moved */
-
-    for (i = 0; i < page->n; i++) {
-        pointers[i] = &results[i];
+        memcpy(results, page->results, page->n * sizeof(hk_page_result_t));
     }
 
     page->results = results;
-    page->pointers = pointers;
-    page->sizes = sizes;
     page->size = size;
 
     return 0;
 }
 
 
+/* a result in a SearchPage: its tag, its length, the message */
+
 static size_t
-hk_page_varint_len(size_t v)
+hk_page_entry_size(const hk_page_result_t *r)
+{
+    return 1 + hk_page_varint_len(r->size) + r->size;
+}
+
+
+static size_t
+hk_page_varint_len(uint64_t v)
 {
     size_t  n;
 
@@ -215,4 +286,29 @@ hk_page_varint_len(size_t v)
     }
 
     return n;
+}
+
+
+static uint8_t *
+hk_page_varint(uint8_t *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t) (v | 0x80);
+        v >>= 7;
+    }
+
+    *p++ = (uint8_t) v;
+
+    return p;
+}
+
+
+static uint8_t *
+hk_page_bytes(uint8_t *p, unsigned tag, const char *s, size_t len)
+{
+    *p++ = (uint8_t) tag;
+    p = hk_page_varint(p, len);
+    memcpy(p, s, len);
+
+    return p + len;
 }

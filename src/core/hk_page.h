@@ -1,7 +1,8 @@
 /*
  * One search result page as Kafka record values: the protobuf message
  * hotelsearch.v1.SearchPage (proto/hotel_search_result.proto), encoded
- * with protobuf-c, for "hotel_kafka_record page".
+ * as protobuf-c would encode it (fuzz/fuzz_page.c compares the two), for
+ * "hotel_kafka_record page".
  *
  * A page is built result by result as its results are read, then encoded
  * once, after its last one.  A page too large for one record is encoded
