@@ -236,8 +236,8 @@ private:
     bool results();
     bool element();
     bool fields(size_t level, unsigned mask, hk_extract_fields_t &f);
-    bool field(size_t level, unsigned mask, hk_extract_fields_t &f,
-               const char *k, size_t klen);
+    bool field(const hk_extract_level_t *l, size_t level, unsigned mask,
+               hk_extract_fields_t &f, const char *k, size_t klen);
     bool skip();
     bool open(unsigned char c);
     bool key(const char *&s, size_t &len, bool &escaped);
@@ -431,15 +431,23 @@ hk_fast_reader::element()
 bool
 hk_fast_reader::fields(size_t level, unsigned mask, hk_extract_fields_t &f)
 {
-    return members([&](const char *k, size_t klen, bool escaped) {
-        return !escaped && field(level, mask, f, k, klen);
+    const hk_extract_level_t  *l;
+
+    /* by value, so that the inlined loop keeps them in registers */
+
+    l = &rules_->levels[level];
+
+    return members([this, l, level, mask, &f](const char *k, size_t klen,
+                                              bool escaped)
+    {
+        return !escaped && field(l, level, mask, f, k, klen);
     });
 }
 
 
 /*
- * The value at k_ of key k in an object at a level of the field paths;
- * mask: the fields whose path still runs through that object.  The rules
+ * The value at k_ of key k in an object at a level of the field paths
+ * (l: that level's names); mask: the fields whose path still runs through that object.  The rules
  * of hk_extract.c's hk_extract_on_map_key() and hk_extract_field_value():
  * a key on a field's path forgets that field's earlier value (the last
  * duplicate wins), a value at a path's end is the field's, and only an
@@ -447,21 +455,19 @@ hk_fast_reader::fields(size_t level, unsigned mask, hk_extract_fields_t &f)
  */
 
 bool
-hk_fast_reader::field(size_t level, unsigned mask, hk_extract_fields_t &f,
-    const char *k, size_t klen)
+hk_fast_reader::field(const hk_extract_level_t *l, size_t level,
+    unsigned mask, hk_extract_fields_t &f, const char *k, size_t klen)
 {
-    int                        n;
-    bool                       escaped;
-    size_t                     i, len;
-    unsigned                   leaf, deeper;
-    const hk_extract_level_t  *l;
-    const char     *s;
-    unsigned char   t;
-    hk_json_type_t  type;
+    int              n;
+    bool             escaped;
+    size_t           i, len;
+    unsigned         leaf, deeper;
+    const char      *s;
+    unsigned char    t;
+    hk_json_type_t   type;
 
     leaf = 0;
     deeper = 0;
-    l = &rules_->levels[level];
 
     for (i = 0; i < l->nnames; i++) {
         const hk_extract_name_t  *name = &l->name[i];
