@@ -213,588 +213,13 @@ hk_fast_same(const hk_extract_name_t *name, const char *k, size_t len)
 
 
 /*
- * The walk.  k_ is the token being read; each method that reads a value
- * leaves k_ on the token after it.  false: the page is declined.
- */
-
-class hk_fast_reader {
-public:
-    hk_fast_reader(hk_fast_state *state, const hk_extract_rules_t *rules,
-                   const unsigned char *page, size_t len, const uint32_t *si,
-                   size_t n)
-        : state_(state), rules_(rules), page_(page), si_(si), n_(n), k_(0),
-          depth_(0),
-          backslashes_(memchr(page, '\\', len) != NULL), found_(false),
-          position_(0) {}
-
-    bool document();
-
-private:
-    unsigned char token() const { return k_ < n_ ? page_[si_[k_]] : 0; }
-
-    bool search(size_t level);
-    bool results();
-    bool element();
-    bool fields(size_t level, unsigned mask, hk_extract_fields_t &f);
-    bool field(const hk_extract_level_t *l, size_t level, unsigned mask,
-               hk_extract_fields_t &f, const char *k, size_t klen);
-    bool skip();
-    bool open(unsigned char c);
-    bool key(const char *&s, size_t &len, bool &escaped);
-    bool skip_key();
-    bool skip_scalar();
-    bool skip_string();
-    bool scalar(hk_json_type_t &type, const char *&s, size_t &len,
-                bool &escaped);
-    bool string(const char *&s, size_t &len, bool &escaped);
-    bool number(const char *&s, size_t &len);
-    bool literal(const char *word, size_t len);
-    bool escapes(const unsigned char *p, const unsigned char *end);
-    bool push(int skip, hk_skip_reason_t reason,
-              const hk_extract_fields_t *f);
-
-    template <typename Member> bool members(Member member);
-
-    hk_fast_state             *state_;     /* the thread's, looked up once */
-    const hk_extract_rules_t  *rules_;
-    const unsigned char       *page_;
-    const uint32_t            *si_;
-    size_t                     n_;
-    size_t                     k_;
-    size_t                     depth_;      /* open containers */
-    bool                       backslashes_;  /* anywhere in the page */
-    bool                       found_;
-    uint32_t                   position_;
-};
-
-
-/* the root, then nothing after it */
-
-bool
-hk_fast_reader::document()
-{
-    unsigned char  c;
-
-    c = token();
-
-    if (c != '{' && c != '[') {
-        return false;
-    }
-
-    return search(0) && k_ == n_ && found_;
-}
-
-
-/*
- * A value reached along results_path[0..level): the first array at the
- * path's end, in the document's order, is the results array; every other
- * value is only checked.  A key the path compares must be compared as
- * yajl decodes it: one with an escape is declined.
- */
-
-bool
-hk_fast_reader::search(size_t level)
-{
-    const hk_extract_comp_t  *c;
-
-    if (found_) {
-        return skip();
-    }
-
-    if (level == rules_->results_path.ncomps) {
-        return token() == '[' ? results() : skip();
-    }
-
-    if (token() != '{') {
-        return skip();
-    }
-
-    c = &rules_->results_path.comp[level];
-
-    return members([&](const char *k, size_t klen, bool escaped) {
-        if (found_) {
-            return skip();
-        }
-
-        if (escaped) {
-            return false;
-        }
-
-        if (klen == c->len && memcmp(k, c->name, klen) == 0) {
-            return search(level + 1);
-        }
-
-        return skip();
-    });
-}
-
-
-/* the members of the object at k_, each value read by member() */
-
-template <typename Member>
-bool
-hk_fast_reader::members(Member member)
-{
-    bool            escaped;
-    size_t          klen;
-    const char     *k;
-    unsigned char   c;
-
-    if (!open('{')) {
-        return false;
-    }
-
-    if (token() == '}') {
-        k_++;
-        depth_--;
-        return true;
-    }
-
-    for ( ;; ) {
-        if (!key(k, klen, escaped) || !member(k, klen, escaped)) {
-            return false;
-        }
-
-        c = token();
-        k_++;
-
-        if (c == ',') {
-            continue;
-        }
-
-        if (c == '}') {
-            depth_--;
-            return true;
-        }
-
-        return false;
-    }
-}
-
-
-bool
-hk_fast_reader::results()
-{
-    unsigned char  c;
-
-    found_ = true;
-
-    if (!open('[')) {
-        return false;
-    }
-
-    if (token() == ']') {
-        k_++;
-        depth_--;
-        return true;
-    }
-
-    for ( ;; ) {
-        if (!element()) {
-            return false;
-        }
-
-        c = token();
-        k_++;
-
-        if (c == ',') {
-            continue;
-        }
-
-        if (c == ']') {
-            depth_--;
-            return true;
-        }
-
-        return false;
-    }
-}
-
-
-bool
-hk_fast_reader::element()
-{
-    hk_extract_fields_t  f;
-
-    if (token() != '{') {
-        return push(1, HK_SKIP_NOT_OBJECT, NULL) && skip();
-    }
-
-    memset(&f, 0, sizeof(f));
-
-    return fields(0, HK_FIELDS_ALL, f) && push(0, HK_SKIP_NREASONS, &f);
-}
-
-
-/* the object at k_, at a level of the field paths; mask: see field() */
-
-bool
-hk_fast_reader::fields(size_t level, unsigned mask, hk_extract_fields_t &f)
-{
-    const hk_extract_level_t  *l;
-
-    /* by value, so that the inlined loop keeps them in registers */
-
-    l = &rules_->levels[level];
-
-    return members([this, l, level, mask, &f](const char *k, size_t klen,
-                                              bool escaped)
-    {
-        return !escaped && field(l, level, mask, f, k, klen);
-    });
-}
-
-
-/*
- * The value at k_ of key k in an object at a level of the field paths
- * (l: that level's names); mask: the fields whose path still runs through that object.  The rules
- * of hk_extract.c's hk_extract_on_map_key() and hk_extract_field_value():
- * a key on a field's path forgets that field's earlier value (the last
- * duplicate wins), a value at a path's end is the field's, and only an
- * object continues a path.
- */
-
-bool
-hk_fast_reader::field(const hk_extract_level_t *l, size_t level,
-    unsigned mask, hk_extract_fields_t &f, const char *k, size_t klen)
-{
-    int              n;
-    bool             escaped;
-    size_t           i, len;
-    unsigned         leaf, deeper;
-    const char      *s;
-    unsigned char    t;
-    hk_json_type_t   type;
-
-    leaf = 0;
-    deeper = 0;
-
-    for (i = 0; i < l->nnames; i++) {
-        const hk_extract_name_t  *name = &l->name[i];
-
-        if (!(name->fields & mask) || !hk_fast_same(name, k, klen)) {
-            continue;
-        }
-
-        for (n = 0; n < HK_NFIELDS; n++) {
-            if (name->fields & mask & (1u << n)) {
-                f.value[n] = HK_VALUE_ABSENT;
-            }
-        }
-
-        leaf = name->leaves & mask;
-        deeper = name->fields & ~name->leaves & mask;
-        break;
-    }
-
-    if (leaf == 0 && deeper == 0) {
-        return skip();
-    }
-
-    t = token();
-
-    if (t == '{' || t == '[') {
-        for (n = 0; n < HK_NFIELDS; n++) {
-            if (leaf & (1u << n)) {
-                hk_extract_field_set(&f, n,
-                                     t == '{' ? HK_JSON_MAP : HK_JSON_ARRAY,
-                                     NULL, 0);
-            }
-        }
-
-        if (t == '{' && deeper) {
-            return fields(level + 1, deeper, f);
-        }
-
-        return skip();
-    }
-
-    /* a kept string is the page's bytes: one with an escape is declined */
-
-    if (!scalar(type, s, len, escaped) || (escaped && leaf)) {
-        return false;
-    }
-
-    for (n = 0; n < HK_NFIELDS; n++) {
-        if (leaf & (1u << n)) {
-            hk_extract_field_set(&f, n, type, s, len);
-        }
-    }
-
-    return true;
-}
-
-
-/*
- * Any value, only checked.  Not recursive: the kinds of the containers
- * opened here are bits, one per level, so that a deep page costs no
- * stack.
- */
-
-bool
-hk_fast_reader::skip()
-{
-    bool            object;
-    size_t          base, level;
-    uint64_t        kinds[HK_FAST_MAX_DEPTH / 64];
-    unsigned char   c;
-
-    base = depth_;
-
-    for ( ;; ) {
-
-        /* a value */
-
-        c = token();
-
-        if (c == '{' || c == '[') {
-            if (!open(c) || depth_ - base > HK_FAST_MAX_DEPTH) {
-                return false;
-            }
-
-            level = depth_ - base - 1;
-
-            if (c == '{') {
-                kinds[level / 64] |= (uint64_t) 1 << (level % 64);
-
-            } else {
-                kinds[level / 64] &= ~((uint64_t) 1 << (level % 64));
-            }
-
-            if (token() == (c == '{' ? '}' : ']')) {
-                k_++;
-                depth_--;
-
-            } else {
-                if (c == '{' && !skip_key()) {
-                    return false;
-                }
-
-                continue;
-            }
-
-        } else if (!skip_scalar()) {
-            return false;
-        }
-
-        /* what follows it: the containers it closes, or the next value */
-
-        for ( ;; ) {
-            if (depth_ == base) {
-                return true;
-            }
-
-            level = depth_ - base - 1;
-            object = (kinds[level / 64] >> (level % 64)) & 1;
-
-            c = token();
-            k_++;
-
-            if (c == ',') {
-                if (object && !skip_key()) {
-                    return false;
-                }
-
-                break;
-            }
-
-            if (c != (object ? '}' : ']')) {
-                return false;
-            }
-
-            depth_--;
-        }
-    }
-}
-
-
-/*
- * The container at k_ opens, if the nesting allows: yajl's limit (the
- * rules' max_depth, open containers included this one).
- */
-
-HK_FAST_INLINE bool
-hk_fast_reader::open(unsigned char c)
-{
-    if (token() != c || depth_ == rules_->max_depth) {
-        return false;
-    }
-
-    k_++;
-    depth_++;
-
-    return true;
-}
-
-
-/* a member's key and its colon */
-
-HK_FAST_INLINE bool
-hk_fast_reader::key(const char *&s, size_t &len, bool &escaped)
-{
-    if (token() != '"' || !string(s, len, escaped) || token() != ':') {
-        return false;
-    }
-
-    k_++;
-
-    return true;
-}
-
-
-/* a key only checked */
-
-HK_FAST_INLINE bool
-hk_fast_reader::skip_key()
-{
-    if (token() != '"' || !skip_string() || token() != ':') {
-        return false;
-    }
-
-    k_++;
-
-    return true;
-}
-
-
-/* a scalar only checked */
-
-HK_FAST_INLINE bool
-hk_fast_reader::skip_scalar()
-{
-    size_t       len;
-    const char  *s;
-
-    switch (token()) {
-
-    case '"':
-        return skip_string();
-
-    case 't':
-        return literal("true", 4);
-
-    case 'f':
-        return literal("false", 5);
-
-    case 'n':
-        return literal("null", 4);
-
-    default:
-        return number(s, len);
-    }
-}
-
-
-/*
- * A string only checked: stage 1 has checked its end, its UTF-8 and its
- * control characters, and without a backslash in the page it has no
- * escape to check.
- */
-
-HK_FAST_INLINE bool
-hk_fast_reader::skip_string()
-{
-    bool         escaped;
-    size_t       len;
-    const char  *s;
-
-    if (!backslashes_) {
-        k_++;
-        return true;
-    }
-
-    return string(s, len, escaped);
-}
-
-
-/* a scalar's type and text: a string's bytes, a number's text */
-
-HK_FAST_INLINE bool
-hk_fast_reader::scalar(hk_json_type_t &type, const char *&s, size_t &len,
-    bool &escaped)
-{
-    escaped = false;
-    s = NULL;
-    len = 0;
-
-    switch (token()) {
-
-    case '"':
-        type = HK_JSON_STRING;
-        return string(s, len, escaped);
-
-    case 't':
-        type = HK_JSON_BOOL;
-        return literal("true", 4);
-
-    case 'f':
-        type = HK_JSON_BOOL;
-        return literal("false", 5);
-
-    case 'n':
-        type = HK_JSON_NULL;
-        return literal("null", 4);
-
-    default:
-        type = HK_JSON_NUMBER;
-        return number(s, len);
-    }
-}
-
-
-/*
- * The string at k_.  It ends at its closing quote, the last byte before
- * the next token but for white space: stage 1 starts a token at anything
- * but white space after a string.  Without a next token the page is
- * malformed (its root is a container).  Its UTF-8 and control
- * characters are stage 1's; its escapes are checked here.
- */
-
-HK_FAST_INLINE bool
-hk_fast_reader::string(const char *&s, size_t &len, bool &escaped)
-{
-    size_t                start, end;
-    const unsigned char  *p;
-
-    if (k_ + 1 >= n_) {
-        return false;
-    }
-
-    start = si_[k_];
-    end = si_[k_ + 1];
-
-    while (end > start + 1 && hk_fast_space(page_[end - 1])) {
-        end--;
-    }
-
-    if (end < start + 2 || page_[end - 1] != '"') {
-        return false;
-    }
-
-    p = page_ + start + 1;
-    len = end - start - 2;
-    s = (const char *) p;
-
-    escaped = backslashes_ && hk_fast_backslash(p, len);
-
-    if (escaped && !escapes(p, p + len)) {
-        return false;
-    }
-
-    k_++;
-
-    return true;
-}
-
-
-/*
  * A string's escapes are those yajl accepts.  \u0000 (which yajl's
  * decoding drops) and a UTF-16 surrogate that is not the first half of
  * a pair (which yajl pairs its own way) are declined.
  */
 
-bool
-hk_fast_reader::escapes(const unsigned char *p, const unsigned char *end)
+HK_FAST_INLINE bool
+hk_fast_escapes(const unsigned char *p, const unsigned char *end)
 {
     unsigned  cp;
 
@@ -845,23 +270,101 @@ hk_fast_reader::escapes(const unsigned char *p, const unsigned char *end)
     return true;
 }
 
+/* a result or a skip, kept until the whole page has been read */
+
+bool
+hk_fast_push(hk_fast_state *st, int skip, hk_skip_reason_t reason,
+    uint32_t position, const hk_extract_fields_t *f)
+{
+    hk_fast_event  *e;
+
+    if (st->nevents == st->events_size) {
+        size_t  size = st->events_size ? 2 * st->events_size : 64;
+
+        e = (hk_fast_event *) realloc(st->events,
+                                      size * sizeof(hk_fast_event));
+        if (e == NULL) {
+            return false;
+        }
+
+        st->events = e;
+        st->events_size = size;
+    }
+
+    e = &st->events[st->nevents++];
+
+    e->skip = skip;
+    e->reason = reason;
+    e->position = position;
+
+    if (f != NULL) {
+        e->fields = *f;
+    }
+
+    return true;
+}
+
 
 /*
- * The number at k_, JSON's grammar (yajl's): it must end at white space
- * or at the next token, as a token of stage 1 holds no other token.
+ * The scalars' own syntax.  Each reads the token at *at, the next token
+ * starting at at[1]: a valid page has one after every scalar (its root
+ * is a container), so without one the page is malformed.
  */
 
 HK_FAST_INLINE bool
-hk_fast_reader::number(const char *&s, size_t &len)
+hk_fast_string(const unsigned char *page, const uint32_t *at,
+    const uint32_t *last, bool backslashes, const char *&s, size_t &len,
+    bool &escaped)
 {
-    const unsigned char  *p, *q, *end;
+    size_t  start, end;
 
-    if (k_ + 1 >= n_) {
+    /*
+     * A string ends at its closing quote, the last byte before the next
+     * token but for white space: stage 1 starts a token at anything but
+     * white space after a string.  Its UTF-8 and control characters are
+     * stage 1's; its escapes are checked here.
+     */
+
+    if (at + 1 >= last) {
         return false;
     }
 
-    p = page_ + si_[k_];
-    end = page_ + si_[k_ + 1];
+    start = at[0];
+    end = at[1];
+
+    while (end > start + 1 && hk_fast_space(page[end - 1])) {
+        end--;
+    }
+
+    if (end < start + 2 || page[end - 1] != '"') {
+        return false;
+    }
+
+    s = (const char *) page + start + 1;
+    len = end - start - 2;
+    escaped = backslashes
+              && hk_fast_backslash((const unsigned char *) s, len);
+
+    return !escaped
+           || hk_fast_escapes((const unsigned char *) s,
+                              (const unsigned char *) s + len);
+}
+
+
+/* JSON's grammar for a number (yajl's), ending at white space or a token */
+
+HK_FAST_INLINE bool
+hk_fast_number(const unsigned char *page, const uint32_t *at,
+    const uint32_t *last, const char *&s, size_t &len)
+{
+    const unsigned char  *p, *q, *end;
+
+    if (at + 1 >= last) {
+        return false;
+    }
+
+    p = page + at[0];
+    end = page + at[1];
     q = p;
 
     if (*q == '-') {
@@ -908,75 +411,449 @@ hk_fast_reader::number(const char *&s, size_t &len)
         }
     }
 
-    if (q < end && !hk_fast_space(*q)) {
-        return false;
-    }
-
     s = (const char *) p;
     len = (size_t) (q - p);
-    k_++;
 
-    return true;
+    return q == end || hk_fast_space(*q);
 }
 
 
 /* true, false or null, ending as a number does */
 
 HK_FAST_INLINE bool
-hk_fast_reader::literal(const char *word, size_t len)
+hk_fast_literal(const unsigned char *page, const uint32_t *at,
+    const uint32_t *last, const char *word, size_t len)
 {
-    size_t                room;
-    const unsigned char  *p;
+    size_t  room;
 
-    if (k_ + 1 >= n_) {
+    if (at + 1 >= last) {
         return false;
     }
 
-    p = page_ + si_[k_];
-    room = si_[k_ + 1] - si_[k_];
+    room = at[1] - at[0];
 
-    if (room < len || memcmp(p, word, len) != 0
-        || (room > len && !hk_fast_space(p[len])))
-    {
+    return room >= len && memcmp(page + at[0], word, len) == 0
+           && (room == len || hk_fast_space(page[at[0] + len]));
+}
+
+
+/* what an open container is read for */
+
+enum {
+    HK_FAST_SKIP,          /* only checked */
+    HK_FAST_SEARCH,        /* an object on the results path, at level */
+    HK_FAST_RESULTS,       /* the results array */
+    HK_FAST_FIELDS         /* an object at a level of the field paths */
+};                         /* (0: a result), mask: the paths through it */
+
+
+struct hk_fast_frame {
+    uint8_t  object;
+    uint8_t  mode;
+    uint8_t  level;
+    uint8_t  mask;
+};
+
+
+/* what the value about to be read is */
+
+enum {
+    HK_FAST_VALUE,         /* any value, only checked */
+    HK_FAST_PATH,          /* at level of the results path */
+    HK_FAST_ELEMENT,       /* an element of the results array */
+    HK_FAST_FIELD          /* a key's value at level of the field paths: */
+};                         /* leaf and deeper say for which fields */
+
+
+/*
+ * The container at the token, c, opens on frames[depth]: what it is read
+ * for follows from what the value is (as in hk_fast_walk()).  false if it
+ * is nested deeper than yajl allows (the rules' max_depth, open
+ * containers this one included) or than the frames hold.
+ */
+
+HK_FAST_INLINE bool
+hk_fast_open(hk_fast_state *st, const hk_extract_rules_t *rules,
+    unsigned char c, unsigned what, size_t level, unsigned leaf,
+    unsigned deeper, bool &found, uint32_t &position, hk_extract_fields_t &f,
+    hk_fast_frame *frames, size_t &depth)
+{
+    int             i;
+    hk_fast_frame  *fr;
+
+    if (depth == rules->max_depth || depth == HK_FAST_MAX_DEPTH) {
         return false;
     }
 
-    k_++;
+    fr = &frames[depth++];
+    fr->object = c == '{';
+    fr->mode = HK_FAST_SKIP;
+
+    switch (what) {
+
+    case HK_FAST_PATH:
+        if (found) {
+            break;
+        }
+
+        if (level == rules->results_path.ncomps) {
+            if (c == '[') {
+                fr->mode = HK_FAST_RESULTS;
+                found = true;
+            }
+
+        } else if (c == '{') {
+            fr->mode = HK_FAST_SEARCH;
+            fr->level = (uint8_t) level;
+        }
+
+        break;
+
+    case HK_FAST_ELEMENT:
+        if (c == '{') {
+            memset(&f, 0, sizeof(f));
+            fr->mode = HK_FAST_FIELDS;
+            fr->level = 0;
+            fr->mask = HK_FIELDS_ALL;
+
+        } else if (!hk_fast_push(st, 1, HK_SKIP_NOT_OBJECT, position++,
+                                 NULL))
+        {
+            return false;
+        }
+
+        break;
+
+    case HK_FAST_FIELD:
+        for (i = 0; i < HK_NFIELDS; i++) {
+            if (leaf & (1u << i)) {
+                hk_extract_field_set(&f, i,
+                                     c == '{' ? HK_JSON_MAP
+                                              : HK_JSON_ARRAY,
+                                     NULL, 0);
+            }
+        }
+
+        if (c == '{' && deeper) {
+            fr->mode = HK_FAST_FIELDS;
+            fr->level = (uint8_t) (level + 1);
+            fr->mask = (uint8_t) deeper;
+        }
+
+        break;
+    }
 
     return true;
 }
 
 
-bool
-hk_fast_reader::push(int skip, hk_skip_reason_t reason,
-    const hk_extract_fields_t *f)
+/*
+ * The scalar at *at, c its first byte: checked, given to the fields whose
+ * path it ends (what, leaf as in hk_fast_walk()), or skipped as an
+ * element of the results array.  A string a result keeps is the page's
+ * bytes: one with an escape, which yajl would decode, is declined.
+ */
+
+HK_FAST_INLINE bool
+hk_fast_scalar(hk_fast_state *st, const unsigned char *page,
+    const uint32_t *at, const uint32_t *last, bool backslashes,
+    unsigned char c, unsigned what, unsigned leaf, hk_extract_fields_t &f,
+    uint32_t &position)
 {
-    hk_fast_event  *e;
+    int             i;
+    bool            escaped;
+    size_t          len;
+    const char     *s;
+    hk_json_type_t  type;
 
-    if (state_->nevents == state_->events_size) {
-        size_t  size = state_->events_size ? 2 * state_->events_size : 64;
+    s = NULL;
+    len = 0;
 
-        e = (hk_fast_event *) realloc(state_->events,
-                                      size * sizeof(hk_fast_event));
-        if (e == NULL) {
+    switch (c) {
+
+    case '"':
+        type = HK_JSON_STRING;
+
+        if (what == HK_FAST_FIELD && leaf) {
+            if (!hk_fast_string(page, at, last, backslashes, s, len,
+                                escaped)
+                || escaped)
+            {
+                return false;
+            }
+
+        } else if (backslashes
+                   && !hk_fast_string(page, at, last, true, s, len, escaped))
+        {
             return false;
         }
 
-        state_->events = e;
-        state_->events_size = size;
+        break;
+
+    case 't':
+    case 'f':
+    case 'n':
+        type = c == 'n' ? HK_JSON_NULL : HK_JSON_BOOL;
+
+        if (!hk_fast_literal(page, at, last,
+                             c == 't' ? "true" : c == 'f' ? "false" : "null",
+                             c == 'f' ? 5 : 4))
+        {
+            return false;
+        }
+
+        break;
+
+    default:
+        type = HK_JSON_NUMBER;
+
+        if (!hk_fast_number(page, at, last, s, len)) {
+            return false;
+        }
+
+        break;
     }
 
-    e = &state_->events[state_->nevents++];
+    if (what == HK_FAST_FIELD) {
+        for (i = 0; i < HK_NFIELDS; i++) {
+            if (leaf & (1u << i)) {
+                hk_extract_field_set(&f, i, type, s, len);
+            }
+        }
 
-    e->skip = skip;
-    e->reason = reason;
-    e->position = position_++;
-
-    if (f != NULL) {
-        e->fields = *f;
+    } else if (what == HK_FAST_ELEMENT) {
+        return hk_fast_push(st, 1, HK_SKIP_NOT_OBJECT, position++, NULL);
     }
 
     return true;
+}
+
+
+/*
+ * The key at *at of a member of the object fr: what its value is (what,
+ * level, leaf, deeper, as in hk_fast_walk()); a key on a field's path
+ * forgets that field's earlier value in f.  A key that must be compared
+ * is compared as the page's bytes: one with an escape, which yajl would
+ * decode, is declined.  Inlined: its state stays in the walk's registers.
+ */
+
+HK_FAST_INLINE bool
+hk_fast_key(const hk_extract_rules_t *rules, const unsigned char *page,
+    const uint32_t *at, const uint32_t *last, bool backslashes, bool found,
+    const hk_fast_frame *fr, hk_extract_fields_t &f, unsigned &what,
+    size_t &level, unsigned &leaf, unsigned &deeper)
+{
+    int                        i;
+    bool                       escaped;
+    size_t                     len, n;
+    unsigned                   mask;
+    const char                *k;
+    const hk_extract_comp_t   *comp;
+    const hk_extract_name_t   *name;
+    const hk_extract_level_t  *l;
+
+    what = HK_FAST_VALUE;
+
+    if (fr->mode == HK_FAST_SKIP || (fr->mode == HK_FAST_SEARCH && found)) {
+        return !backslashes
+               || hk_fast_string(page, at, last, true, k, len, escaped);
+    }
+
+    if (!hk_fast_string(page, at, last, backslashes, k, len, escaped)
+        || escaped)
+    {
+        return false;
+    }
+
+    if (fr->mode == HK_FAST_SEARCH) {
+        comp = &rules->results_path.comp[fr->level];
+
+        if (len == comp->len && memcmp(k, comp->name, len) == 0) {
+            what = HK_FAST_PATH;
+            level = fr->level + 1;
+        }
+
+        return true;
+    }
+
+    l = &rules->levels[fr->level];
+    mask = fr->mask;
+
+    for (n = 0; n < l->nnames; n++) {
+        name = &l->name[n];
+
+        if (!(name->fields & mask) || !hk_fast_same(name, k, len)) {
+            continue;
+        }
+
+        for (i = 0; i < HK_NFIELDS; i++) {
+            if (name->fields & mask & (1u << i)) {
+                f.value[i] = HK_VALUE_ABSENT;
+            }
+        }
+
+        what = HK_FAST_FIELD;
+        level = fr->level;
+        leaf = name->leaves & mask;
+        deeper = name->fields & ~name->leaves & mask;
+        break;
+    }
+
+    return true;
+}
+
+
+/*
+ * The walk: the page's tokens in one loop, the open containers on a
+ * stack of frames (no recursion, so a deep page costs no stack beyond
+ * the frames).  The rules of hk_extract.c: the first array at the
+ * results path's end, in the page's order, is the results array; in a
+ * result, a key on a field's path forgets that field's earlier value
+ * (the last duplicate wins), a value at a path's end is the field's, and
+ * only an object continues a path.  A key that must be compared, or a
+ * string a result keeps, is compared or kept as the page's bytes: one
+ * with an escape, which yajl would decode, is declined.
+ *
+ * false: the page is declined (nothing is handed over).
+ */
+
+bool
+hk_fast_walk(hk_fast_state *st, const hk_extract_rules_t *rules,
+    const unsigned char *page, size_t len, const uint32_t *si, size_t n)
+{
+    bool                  found, backslashes;
+    size_t                depth, level;
+    unsigned              what, leaf, deeper;
+    uint32_t              position;
+    unsigned char         c;
+    const uint32_t       *at, *last;
+    hk_fast_frame        *fr;
+    hk_extract_fields_t   f;
+    hk_fast_frame         frames[HK_FAST_MAX_DEPTH];
+
+#define hk_fast_token()  (at < last ? page[*at] : 0)
+
+    at = si;
+    last = si + n;
+    depth = 0;
+    found = false;
+    position = 0;
+    backslashes = memchr(page, '\\', len) != NULL;
+
+    memset(&f, 0, sizeof(f));
+
+    /* the root: the results path's level 0 */
+
+    c = hk_fast_token();
+
+    if (c != '{' && c != '[') {
+        return false;
+    }
+
+    what = HK_FAST_PATH;
+    level = 0;
+    leaf = 0;
+    deeper = 0;
+
+value:
+
+    c = hk_fast_token();
+
+    if (c != '{' && c != '[') {
+        if (!hk_fast_scalar(st, page, at, last, backslashes, c, what, leaf,
+                            f, position))
+        {
+            return false;
+        }
+
+        at++;
+        goto next;
+    }
+
+    if (!hk_fast_open(st, rules, c, what, level, leaf, deeper, found,
+                      position, f, frames, depth))
+    {
+        return false;
+    }
+
+    fr = &frames[depth - 1];
+    at++;
+
+    if (hk_fast_token() == (c == '{' ? '}' : ']')) {
+        at++;
+        goto close;
+    }
+
+    if (c == '{') {
+        goto key;
+    }
+
+    what = fr->mode == HK_FAST_RESULTS ? HK_FAST_ELEMENT : HK_FAST_VALUE;
+    goto value;
+
+next:
+
+    /* a value was read: a comma, or the end of its container */
+
+    if (depth == 0) {
+        return at == last && found;
+    }
+
+    fr = &frames[depth - 1];
+    c = hk_fast_token();
+    at++;
+
+    if (c == ',') {
+        if (fr->object) {
+            goto key;
+        }
+
+        what = fr->mode == HK_FAST_RESULTS ? HK_FAST_ELEMENT : HK_FAST_VALUE;
+        goto value;
+    }
+
+    if (c != (fr->object ? '}' : ']')) {
+        return false;
+    }
+
+close:
+
+    fr = &frames[--depth];
+
+    if (fr->mode == HK_FAST_FIELDS && fr->level == 0
+        && !hk_fast_push(st, 0, HK_SKIP_NREASONS, position++, &f))
+    {
+        return false;
+    }
+
+    goto next;
+
+key:
+
+    /* a member of the object frames[depth - 1]: its key, its colon */
+
+    fr = &frames[depth - 1];
+
+    if (hk_fast_token() != '"') {
+        return false;
+    }
+
+    if (!hk_fast_key(rules, page, at, last, backslashes, found, fr, f,
+                     what, level, leaf, deeper))
+    {
+        return false;
+    }
+
+    at++;
+
+    if (hk_fast_token() != ':') {
+        return false;
+    }
+
+    at++;
+    goto value;
+
+#undef hk_fast_token
 }
 
 
@@ -1036,10 +913,9 @@ hk_extract_fast(const hk_extract_rules_t *rules,
 
     st->nevents = 0;
 
-    hk_fast_reader  r(st, rules, buf, len, impl->structural_indexes.get(),
-                      impl->n_structural_indexes);
-
-    if (!r.document()) {
+    if (!hk_fast_walk(st, rules, buf, len, impl->structural_indexes.get(),
+                      impl->n_structural_indexes))
+    {
         return 0;
     }
 
