@@ -1,7 +1,9 @@
 /*
  * Decoding and validating one HotelSearchResult, or one SearchPage and
- * each of its results, with the protobuf-c code generated from
- * proto/hotel_search_result.proto.
+ * each of its results: first by ht_decode_wire.c, which reads the wire
+ * format itself, then, for whatever it declines, with the protobuf-c code
+ * generated from proto/hotel_search_result.proto, the reference
+ * (fuzz/fuzz_decode.c holds the first to the second).
  *
  * Validation is stricter than protobuf itself for the fields we key on:
  * a hotel id that is not UTF-8 would make PostgreSQL refuse the whole
@@ -17,6 +19,7 @@
 #include "hotel_search_result.pb-c.h"
 #include "hk_record.h"
 #include "ht_decode.h"
+#include "ht_decode_check.h"
 
 
 static const char  *ht_reject_names[HT_REJECT_MAX] = {
@@ -94,9 +97,8 @@ static ProtobufCMessage *ht_decode_unpack(
     const ProtobufCMessageDescriptor *d, const void *value, size_t len,
     ht_decode_arena_t *a, unsigned char *buf, size_t size);
 static void ht_decode_release(ht_decode_arena_t *a, ProtobufCMessage *m);
-static ht_reject_e ht_decode_check(const Hotelsearch__V1__HotelSearchResult *m,
-    unsigned nul_fields, int64_t time_ms, int64_t now_ms, int64_t bucket_s,
-    ht_record_t *rec);
+static void ht_decode_values(const Hotelsearch__V1__HotelSearchResult *m,
+    unsigned nul_fields, ht_decode_values_t *v);
 static unsigned ht_decode_nul_fields(const uint8_t *p, size_t len);
 static int ht_decode_next_field(const uint8_t *p, size_t len, size_t *i,
     uint64_t field, const uint8_t **value, size_t *value_len);
@@ -123,7 +125,40 @@ ht_reject_e
 ht_decode(const void *value, size_t len, int64_t now_ms, int64_t bucket_s,
     ht_record_t *rec)
 {
+    int  rc;
+
+    rc = ht_decode_wire(value, len, now_ms, bucket_s, rec);
+
+    if (rc != HT_DECODE_DECLINED) {
+        return (ht_reject_e) rc;
+    }
+
+    return ht_decode_protobuf_c(value, len, now_ms, bucket_s, rec);
+}
+
+
+int
+ht_decode_page(const void *value, size_t len, int64_t now_ms,
+    int64_t bucket_s, ht_decode_result_pt each, void *ctx)
+{
+    int  rc;
+
+    rc = ht_decode_page_wire(value, len, now_ms, bucket_s, each, ctx);
+
+    if (rc != HT_DECODE_DECLINED) {
+        return rc;
+    }
+
+    return ht_decode_page_protobuf_c(value, len, now_ms, bucket_s, each, ctx);
+}
+
+
+ht_reject_e
+ht_decode_protobuf_c(const void *value, size_t len, int64_t now_ms,
+    int64_t bucket_s, ht_record_t *rec)
+{
     ht_reject_e                          rc;
+    ht_decode_values_t                   v;
     ht_decode_arena_t                    arena;
     Hotelsearch__V1__HotelSearchResult  *m;
     alignas(max_align_t) unsigned char   buf[HT_DECODE_ARENA];
@@ -136,8 +171,8 @@ ht_decode(const void *value, size_t len, int64_t now_ms, int64_t bucket_s,
         return HT_REJECT_UNDECODABLE;
     }
 
-    rc = ht_decode_check(m, ht_decode_nul_fields(value, len),
-                         m->search_time_ms, now_ms, bucket_s, rec);
+    ht_decode_values(m, ht_decode_nul_fields(value, len), &v);
+    rc = ht_decode_check(&v, m->search_time_ms, now_ms, bucket_s, rec);
 
     ht_decode_release(&arena, &m->base);
 
@@ -146,13 +181,14 @@ ht_decode(const void *value, size_t len, int64_t now_ms, int64_t bucket_s,
 
 
 int
-ht_decode_page(const void *value, size_t len, int64_t now_ms,
+ht_decode_page_protobuf_c(const void *value, size_t len, int64_t now_ms,
     int64_t bucket_s, ht_decode_result_pt each, void *ctx)
 {
     int                           rc;
     size_t                        i, at, sub_len;
     ht_record_t                   rec;
     ht_reject_e                   reason;
+    ht_decode_values_t            v;
     const uint8_t                *sub;
     ht_decode_arena_t             arena;
     Hotelsearch__V1__SearchPage  *m;
@@ -189,9 +225,10 @@ ht_decode_page(const void *value, size_t len, int64_t now_ms,
         /* the results' time is the page's (the schema leaves theirs
          * unset) */
 
-        reason = ht_decode_check(m->results[i],
-                                 ht_decode_nul_fields(sub, sub_len),
-                                 m->search_time_ms, now_ms, bucket_s, &rec);
+        ht_decode_values(m->results[i], ht_decode_nul_fields(sub, sub_len),
+                         &v);
+        reason = ht_decode_check(&v, m->search_time_ms, now_ms, bucket_s,
+                                 &rec);
 
         if (each(ctx, reason, &rec) != 0) {
             rc = HT_DECODE_STOPPED;
@@ -258,44 +295,52 @@ ht_decode_release(ht_decode_arena_t *a, ProtobufCMessage *m)
 
 
 /*
- * nul_fields: bit n set when string field n holds a NUL byte.  protobuf-c
- * hands strings out NUL-terminated without their length, so "h1\0x"
- * would otherwise be read as "h1" and added to another hotel's (or
- * currency's) aggregates.
+ * The values of a result as protobuf-c unpacked them.  nul_fields: bit n
+ * set when string field n holds a NUL byte: protobuf-c hands strings out
+ * NUL-terminated without their length, so "h1\0x" would otherwise be read
+ * as "h1" and added to another hotel's (or currency's) aggregates.
  */
-static ht_reject_e
-ht_decode_check(const Hotelsearch__V1__HotelSearchResult *m,
-    unsigned nul_fields, int64_t time_ms, int64_t now_ms, int64_t bucket_s,
-    ht_record_t *rec)
+static void
+ht_decode_values(const Hotelsearch__V1__HotelSearchResult *m,
+    unsigned nul_fields, ht_decode_values_t *v)
 {
-    size_t       len;
-    int64_t      secs;
-    const char  *c;
+    v->hotel_id = m->hotel_id;
+    v->hotel_id_len = (m->hotel_id != NULL) ? strlen(m->hotel_id) : 0;
+    v->hotel_id_nul = (nul_fields & (1u << HT_FIELD_HOTEL_ID)) != 0;
+    v->rate_micros = m->rate_micros;
+    v->currency = m->currency;
+    v->currency_len = (m->currency != NULL) ? strlen(m->currency) : 0;
+    v->currency_nul = (nul_fields & (1u << HT_FIELD_CURRENCY)) != 0;
+}
 
-    if (nul_fields & (1u << HT_FIELD_HOTEL_ID)) {
+
+/* the record's own rules (hk_record.h), as the module applies them */
+
+ht_reject_e
+ht_decode_check(const ht_decode_values_t *v, int64_t time_ms,
+    int64_t now_ms, int64_t bucket_s, ht_record_t *rec)
+{
+    int64_t  secs;
+
+    if (v->hotel_id_nul) {
         return HT_REJECT_BAD_HOTEL_ID;
     }
 
-    len = (m->hotel_id != NULL) ? strlen(m->hotel_id) : 0;
-
-    if (len == 0) {
+    if (v->hotel_id_len == 0) {
         return HT_REJECT_MISSING_HOTEL_ID;
     }
 
-    /* the record's own rules (hk_record.h), as the module applies them */
-
-    if (!hk_record_id_valid(m->hotel_id, len)) {
+    if (!hk_record_id_valid(v->hotel_id, v->hotel_id_len)) {
         return HT_REJECT_BAD_HOTEL_ID;
     }
 
-    if (!hk_record_rate_valid(m->rate_micros)) {
+    if (!hk_record_rate_valid(v->rate_micros)) {
         return HT_REJECT_BAD_RATE;
     }
 
-    c = m->currency;
-
-    if (c == NULL || (nul_fields & (1u << HT_FIELD_CURRENCY))
-        || hk_record_currency(c, strlen(c), rec->currency) != 0)
+    if (v->currency_nul
+        || hk_record_currency(v->currency, v->currency_len, rec->currency)
+           != 0)
     {
         return HT_REJECT_BAD_CURRENCY;
     }
@@ -304,8 +349,9 @@ ht_decode_check(const Hotelsearch__V1__HotelSearchResult *m,
         return HT_REJECT_BAD_TIME;
     }
 
-    memcpy(rec->hotel_id, m->hotel_id, len + 1);
-    rec->rate_micros = m->rate_micros;
+    memcpy(rec->hotel_id, v->hotel_id, v->hotel_id_len);
+    rec->hotel_id[v->hotel_id_len] = '\0';
+    rec->rate_micros = v->rate_micros;
 
     /* time_ms >= HT_MIN_TIME_MS: positive, so % rounds down */
     secs = time_ms / 1000;

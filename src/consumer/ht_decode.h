@@ -99,6 +99,16 @@ typedef int (*ht_decode_result_pt)(void *ctx, ht_reject_e reason,
 int ht_decode_page(const void *value, size_t len, int64_t now_ms,
     int64_t bucket_s, ht_decode_result_pt each, void *ctx);
 
+/*
+ * The same two with protobuf-c alone: the reference that the faster
+ * reading of the wire format (ht_decode_wire.c), tried first by the two
+ * above, is held to (fuzz/fuzz_decode.c, t/unit/test_ht_decode.c).
+ */
+ht_reject_e ht_decode_protobuf_c(const void *value, size_t len,
+    int64_t now_ms, int64_t bucket_s, ht_record_t *rec);
+int ht_decode_page_protobuf_c(const void *value, size_t len,
+    int64_t now_ms, int64_t bucket_s, ht_decode_result_pt each, void *ctx);
+
 /* the reason's row name in rejected_records, e.g. "bad_currency" */
 const char *ht_reject_name(ht_reject_e reason);
 

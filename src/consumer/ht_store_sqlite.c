@@ -135,6 +135,17 @@ ht_store_sqlite_open(const char *path, char *err, size_t errlen)
 
     q->store.ops = &ht_sqlite_ops;
 
+    /*
+     * hotel-trends uses SQLite from one thread: without its mutexes and
+     * its count of memory in use (both process-wide, so set before its
+     * first use; later calls are refused, harmlessly), each bind, step
+     * and allocation of a batch's upserts no longer takes a lock.  perf:
+     * 6 % of the consumer reading page records went to those locks.
+     */
+
+    (void) sqlite3_config(SQLITE_CONFIG_SINGLETHREAD);
+    (void) sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+
     rc = sqlite3_open_v2(path, &q->db,
                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     if (rc != SQLITE_OK) {

@@ -1,7 +1,9 @@
 /*
  * Decoding and validating HotelSearchResult values: a good record, and
  * each reason a record is refused.  Then SearchPage values: each result
- * checked as a record of its own, at the page's time.
+ * checked as a record of its own, at the page's time.  Then the wire
+ * reading (ht_decode_wire.c): what it reads itself, and what it leaves
+ * to protobuf-c (fuzz/fuzz_decode.c compares the two on any bytes).
  */
 
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 #include "hotel_search_result.pb-c.h"
 #include "hk_utf8.h"
 #include "ht_decode.h"
+#include "ht_decode_check.h"
 #include "tap.h"
 
 
@@ -243,6 +246,71 @@ check_pages(void)
 }
 
 
+static void
+check_wire(void)
+{
+    size_t       len, n;
+    seen_t       s, ref;
+    uint8_t      buf[512];
+    ht_record_t  r, ref_r;
+
+    len = put_result(buf, "h-7", 3, 42, "EUR");
+    len += put_varint(buf + len, 4 << 3);
+    len += put_varint(buf + len, 1749999999123ULL);
+    is_int(ht_decode_wire(buf, len, NOW_MS, bucket, &r), HT_REJECT_NONE,
+           "wire: a result record read without protobuf-c");
+    is_int(ht_decode_protobuf_c(buf, len, NOW_MS, bucket, &ref_r),
+           HT_REJECT_NONE, "  as protobuf-c reads it");
+    ok(strcmp(r.hotel_id, ref_r.hotel_id) == 0
+       && r.rate_micros == ref_r.rate_micros
+       && r.bucket_start == ref_r.bucket_start, "  to the same record");
+
+    memset(&s, 0, sizeof(s));
+    memset(&ref, 0, sizeof(ref));
+    len = put_page(buf, 1749999999123LL, 3, 1);
+    is_int(ht_decode_page_wire(buf, len, NOW_MS, bucket, seen, &s),
+           HT_REJECT_NONE, "wire: a page read without protobuf-c");
+    ht_decode_page_protobuf_c(buf, len, NOW_MS, bucket, seen, &ref);
+    ok(s.n == 3 && ref.n == 3 && s.reasons[1] == ref.reasons[1]
+       && strcmp(s.recs[2].hotel_id, ref.recs[2].hotel_id) == 0,
+       "  with protobuf-c's results and reasons");
+
+    /* the page's time after its results: taken all the same */
+    memset(&s, 0, sizeof(s));
+    n = put_page(buf, 0, 2, -1);
+    n += put_varint(buf + n, 2 << 3);
+    n += put_varint(buf + n, 1749999999123ULL);
+    ht_decode_page_wire(buf, n, NOW_MS, bucket, seen, &s);
+    ok(s.n == 2 && s.reasons[0] == HT_REJECT_NONE,
+       "wire: a page's time after its results applies to them");
+
+    /* field 16, unknown, has a two-byte key: left to protobuf-c, which
+     * skips it */
+    len = put_result(buf, "h-7", 3, 42, "EUR");
+    len += put_varint(buf + len, 4 << 3);
+    len += put_varint(buf + len, 1749999999123ULL);
+    len += put_varint(buf + len, 16 << 3);
+    len += put_varint(buf + len, 1);
+    is_int(ht_decode_wire(buf, len, NOW_MS, bucket, &r), HT_DECODE_DECLINED,
+           "wire: a field number over 15 is declined");
+    is_int(ht_decode(buf, len, NOW_MS, bucket, &r), HT_REJECT_NONE,
+           "  and protobuf-c reads the record");
+
+    /* a hotel id sent as a number: protobuf-c refuses the value */
+    len = put_varint(buf, 1 << 3);
+    len += put_varint(buf + len, 7);
+    is_int(ht_decode_wire(buf, len, NOW_MS, bucket, &r), HT_DECODE_DECLINED,
+           "wire: a known field of the wrong wire type is declined");
+    is_int(ht_decode(buf, len, NOW_MS, bucket, &r), HT_REJECT_UNDECODABLE,
+           "  and the value is undecodable, as protobuf-c says");
+
+    memset(&s, 0, sizeof(s));
+    is_int(ht_decode_page_wire("\x1a\x05\x0a", 3, NOW_MS, bucket, seen, &s),
+           HT_DECODE_DECLINED, "wire: a result cut short is declined");
+    is_int(s.n, 0, "  before anything is handed over");
+}
+
+
 int
 main(void)
 {
@@ -325,6 +393,7 @@ main(void)
     is_str(ht_reject_name(HT_REJECT_BAD_CURRENCY), "bad_currency", "name");
 
     check_pages();
+    check_wire();
 
     return done_testing();
 }
