@@ -15,7 +15,7 @@
 
 
 static uint64_t ht_batch_hash(const char *hotel_id, const char *currency,
-    int64_t bucket_start);
+    int64_t bucket_start, size_t *len);
 static int ht_batch_grow(ht_batch_t *b);
 static int ht_agg_cmp(const void *one, const void *two);
 
@@ -78,7 +78,7 @@ ht_add_overflows(int64_t a, int64_t b)
 int
 ht_batch_add(ht_batch_t *b, const ht_record_t *rec)
 {
-    size_t     i, mask;
+    size_t     i, mask, len, head;
     uint32_t   slot;
     uint64_t   h;
     ht_agg_t  *a;
@@ -89,7 +89,9 @@ ht_batch_add(ht_batch_t *b, const ht_record_t *rec)
         }
     }
 
-    h = ht_batch_hash(rec->hotel_id, rec->currency, rec->bucket_start);
+    h = ht_batch_hash(rec->hotel_id, rec->currency, rec->bucket_start,
+                      &len);
+    head = len < HT_AGG_ID_HEAD ? len : HT_AGG_ID_HEAD;
     mask = b->nslots - 1;
 
     for (i = h & mask; /* void */; i = (i + 1) & mask) {
@@ -103,8 +105,13 @@ ht_batch_add(ht_batch_t *b, const ht_record_t *rec)
 
         if (a->hash == h
             && a->bucket_start == rec->bucket_start
+            && a->id_len == len
             && memcmp(a->currency, rec->currency, 4) == 0
-            && strcmp(a->hotel_id, rec->hotel_id) == 0)
+            && memcmp(a->id_head, rec->hotel_id, head) == 0
+            && (len <= HT_AGG_ID_HEAD
+                || memcmp(a->hotel_id + HT_AGG_ID_HEAD,
+                          rec->hotel_id + HT_AGG_ID_HEAD,
+                          len - HT_AGG_ID_HEAD) == 0))
         {
             if (ht_add_overflows(a->sum_micros, rec->rate_micros)) {
                 b->records++;
@@ -136,6 +143,8 @@ ht_batch_add(ht_batch_t *b, const ht_record_t *rec)
     }
 
     a->hash = h;
+    a->id_len = len;
+    memcpy(a->id_head, rec->hotel_id, head);
     memcpy(a->currency, rec->currency, 4);
     a->bucket_start = rec->bucket_start;
     a->count = 1;
@@ -203,9 +212,11 @@ ht_agg_cmp(const void *one, const void *two)
 }
 
 
-/* FNV-1a: short keys, no adversary worth a keyed hash here */
+/* FNV-1a: short keys, no adversary worth a keyed hash here; *len: the
+ * id's, found on the way */
 static uint64_t
-ht_batch_hash(const char *hotel_id, const char *currency, int64_t bucket_start)
+ht_batch_hash(const char *hotel_id, const char *currency, int64_t bucket_start,
+    size_t *len)
 {
     size_t          i;
     uint64_t        h;
@@ -216,6 +227,8 @@ ht_batch_hash(const char *hotel_id, const char *currency, int64_t bucket_start)
     for (p = (const uint8_t *) hotel_id; *p; p++) {
         h = (h ^ *p) * 1099511628211ULL;
     }
+
+    *len = (size_t) (p - (const uint8_t *) hotel_id);
 
     for (i = 0; i < 3; i++) {
         h = (h ^ (uint8_t) currency[i]) * 1099511628211ULL;

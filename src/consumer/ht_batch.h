@@ -18,9 +18,17 @@
 #include "ht_decode.h"
 
 
+/* the bytes of a hotel id an aggregate keeps beside its numbers */
+#define HT_AGG_ID_HEAD  16
+
+
 typedef struct {
     char     *hotel_id;         /* owned by the batch */
     uint64_t  hash;             /* of the key, compared before the strings */
+    size_t    id_len;
+    char      id_head[HT_AGG_ID_HEAD];  /* the id's first bytes: a lookup */
+                                        /* compares these, not hotel_id, */
+                                        /* another cache line away */
     char      currency[4];
     int64_t   bucket_start;
     int64_t   count;
