@@ -21,9 +21,11 @@
  *   - the last occurrence of a field is its value, as protobuf-c keeps it;
  *     a varint is taken modulo 2^64, as protobuf-c takes it.
  *
- * A page is walked twice: once to check every result and find the
- * page's time (wherever it lies), then to hand the results over, so that
- * nothing is handed over for a page that is then declined.
+ * A page is read whole before anything is handed over, so that nothing
+ * is for a page that is then declined: every result checked, the page's
+ * time found (wherever it lies) and the first HT_WIRE_KEPT results' values
+ * kept; a longer page's further results are read again to be handed
+ * over.
  * fuzz/fuzz_decode.c holds every outcome to protobuf-c's.
  */
 
@@ -39,6 +41,9 @@
 #define HT_WIRE_64BIT   1
 #define HT_WIRE_BYTES   2
 #define HT_WIRE_32BIT   5
+
+/* the results whose values a page's first reading keeps (on the stack) */
+#define HT_WIRE_KEPT    64
 
 
 typedef struct {
@@ -59,7 +64,8 @@ typedef struct {
 static int ht_wire_next(ht_wire_t *w, ht_wire_field_t *f);
 static int ht_wire_result(const uint8_t *p, size_t len,
     ht_decode_values_t *v, int64_t *time_ms);
-static int ht_wire_page(const uint8_t *p, size_t len, int64_t *time_ms);
+static int ht_wire_page(const uint8_t *p, size_t len, int64_t *time_ms,
+    ht_decode_values_t *kept);
 
 
 int
@@ -81,28 +87,37 @@ int
 ht_decode_page_wire(const void *value, size_t len, int64_t now_ms,
     int64_t bucket_s, ht_decode_result_pt each, void *ctx)
 {
+    size_t              i;
     int64_t             time_ms, unused;
     ht_wire_t           w;
     ht_record_t         rec;
     ht_reject_e         reason;
     ht_wire_field_t     f;
-    ht_decode_values_t  v;
+    ht_decode_values_t  v, kept[HT_WIRE_KEPT];
 
-    if (value == NULL || ht_wire_page(value, len, &time_ms) != 0) {
+    if (value == NULL || ht_wire_page(value, len, &time_ms, kept) != 0) {
         return HT_DECODE_DECLINED;
     }
 
-    /* every result read before: each one again, handed over in order */
+    /* every result was read: each one handed over, in order */
 
     w.p = value;
     w.end = w.p + len;
+    i = 0;
 
     while (ht_wire_next(&w, &f) == 1) {
         if (f.number != 3) {
             continue;
         }
 
-        (void) ht_wire_result(f.bytes, f.len, &v, &unused);
+        if (i < HT_WIRE_KEPT) {
+            v = kept[i];
+
+        } else {
+            (void) ht_wire_result(f.bytes, f.len, &v, &unused);
+        }
+
+        i++;
 
         reason = ht_decode_check(&v, time_ms, now_ms, bucket_s, &rec);
 
@@ -115,12 +130,17 @@ ht_decode_page_wire(const void *value, size_t len, int64_t now_ms,
 }
 
 
-/* a SearchPage: 0 if every field and every result is read, and its time */
+/*
+ * A SearchPage: 0 if every field and every result is read, its time, and
+ * its first HT_WIRE_KEPT results' values in kept.
+ */
 
 static int
-ht_wire_page(const uint8_t *p, size_t len, int64_t *time_ms)
+ht_wire_page(const uint8_t *p, size_t len, int64_t *time_ms,
+    ht_decode_values_t *kept)
 {
     int                 rc;
+    size_t              n;
     int64_t             unused;
     ht_wire_t           w;
     ht_wire_field_t     f;
@@ -129,6 +149,7 @@ ht_wire_page(const uint8_t *p, size_t len, int64_t *time_ms)
     w.p = p;
     w.end = p + len;
     *time_ms = 0;
+    n = 0;
 
     while ((rc = ht_wire_next(&w, &f)) == 1) {
         switch (f.number) {
@@ -150,11 +171,14 @@ ht_wire_page(const uint8_t *p, size_t len, int64_t *time_ms)
 
         case 3:                                 /* results */
             if (f.type != HT_WIRE_BYTES
-                || ht_wire_result(f.bytes, f.len, &v, &unused) != 0)
+                || ht_wire_result(f.bytes, f.len,
+                                  n < HT_WIRE_KEPT ? &kept[n] : &v, &unused)
+                   != 0)
             {
                 return -1;
             }
 
+            n++;
             break;
         }
     }
