@@ -70,7 +70,7 @@ static_assert(HK_EXTRACT_PADDING >= simdjson::SIMDJSON_PADDING,
 
 namespace {
 
-/* deeper pages are left to yajl: the open containers' kinds are bits */
+/* deeper pages are left to yajl: the walk's frames are on the stack */
 constexpr size_t  HK_FAST_MAX_DEPTH = 1024;
 
 
@@ -189,7 +189,7 @@ hk_fast_utf16(const unsigned char *p, const unsigned char *end,
 /*
  * Whether a key, k[0..len) in the page, is the name: eight bytes at once
  * (a key is followed by its quote, its colon and a value, or the
- * padding), the rest of a longer name byte by byte.
+ * padding), the rest of a longer name after them.
  */
 
 inline bool
