@@ -714,6 +714,10 @@ hk_fast_key(const hk_extract_rules_t *rules, const unsigned char *page,
  * string a result keeps, is compared or kept as the page's bytes: one
  * with an escape, which yajl would decode, is declined.
  *
+ * One function, longer than the house's others, so that its state stays
+ * in registers: the same walk with its state in a struct, split into
+ * more functions, cost 9 % more instructions (callgrind, hk-bench micro).
+ *
  * false: the page is declined (nothing is handed over).
  */
 
