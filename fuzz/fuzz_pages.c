@@ -161,6 +161,17 @@ fuzz_conf(hk_extract_conf_t *conf, unsigned char sel)
     if (sel & 32) {
         conf->id_field = "id";
     }
+
+    /*
+     * names longer than the eight bytes a reader compares at once, and
+     * names a key can hold only escaped (a quote, a backslash)
+     */
+
+    if (sel & 64) {
+        conf->id_field = "hotel_identifier";
+        conf->currency_field = (sel & 32) ? "price.cur\\rency"
+                                          : "price.\"currency\"";
+    }
 }
 
 

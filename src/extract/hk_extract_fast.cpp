@@ -94,6 +94,21 @@ struct hk_fast_state {
 thread_local hk_fast_state  hk_fast;
 
 
+/*
+ * This thread's state, from a function the compiler may not see into: a
+ * thread-local in a shared object costs a call to __tls_get_addr() on
+ * each access, and with its address known at compile time GCC
+ * specialised the walk for it and made that call at each of the walk's
+ * uses of the state, some forty per page (callgrind of the worker).
+ */
+
+__attribute__((noipa)) hk_fast_state *
+hk_fast_get(void)
+{
+    return &hk_fast;
+}
+
+
 inline bool
 hk_fast_space(unsigned char c)
 {
@@ -203,12 +218,32 @@ hk_fast_same(const hk_extract_name_t *name, const char *k, size_t len)
 
     memcpy(&w, k, 8);
 
-    if (len < 8) {
-        w &= ~0ULL >> (64 - 8 * len);
-    }
-
-    return w == name->head
+    return (w & name->mask) == name->head
            && (len <= 8 || memcmp(name->name + 8, k + 8, len - 8) == 0);
+}
+
+
+/*
+ * The same in a page without a backslash, where a key's string is its
+ * bytes up to the first quote: the key at k, its opening quote room bytes
+ * before the next token, is the name if it starts with the name's bytes
+ * and a quote follows them.  Its end need not be looked for, and a name
+ * with a quote or a backslash is no key of such a page.
+ */
+
+inline bool
+hk_fast_named(const hk_extract_name_t *name, const char *k, size_t room)
+{
+    uint64_t  w;
+
+    memcpy(&w, k, 8);
+
+    return (w & name->mask) == name->head
+           && name->len + 1 < room
+           && k[name->len] == '"'
+           && name->plain
+           && (name->len <= 8
+               || memcmp(name->name + 8, k + 8, name->len - 8) == 0);
 }
 
 
@@ -630,6 +665,69 @@ hk_fast_scalar(hk_fast_state *st, const unsigned char *page,
 
 
 /*
+ * The key of a member of the object fr is the name: its value is on the
+ * paths of the name's fields that go through fr (what, level, leaf,
+ * deeper, as in hk_fast_walk()), and those fields forget their earlier
+ * values in f (the last duplicate wins).
+ */
+
+HK_FAST_INLINE void
+hk_fast_match(const hk_extract_name_t *name, const hk_fast_frame *fr,
+    hk_extract_fields_t &f, unsigned &what, size_t &level, unsigned &leaf,
+    unsigned &deeper)
+{
+    int       i;
+    unsigned  fields;
+
+    fields = name->fields & fr->mask;
+
+    for (i = 0; i < HK_NFIELDS; i++) {
+        if (fields & (1u << i)) {
+            f.value[i] = HK_VALUE_ABSENT;
+        }
+    }
+
+    what = HK_FAST_FIELD;
+    level = fr->level;
+    leaf = name->leaves & fields;
+    deeper = fields & ~name->leaves;
+}
+
+
+/*
+ * A key in an object of the field paths, fr, of a page without a
+ * backslash: compared without looking for its end (hk_fast_named()).
+ * Most keys of a result are of this kind, and the most frequent tokens
+ * the walk compares.
+ */
+
+HK_FAST_INLINE void
+hk_fast_field_key(const hk_extract_rules_t *rules, const unsigned char *page,
+    const uint32_t *at, const hk_fast_frame *fr, hk_extract_fields_t &f,
+    unsigned &what, size_t &level, unsigned &leaf, unsigned &deeper)
+{
+    size_t                     n;
+    const char                *k;
+    const hk_extract_name_t   *name;
+    const hk_extract_level_t  *l;
+
+    l = &rules->levels[fr->level];
+    k = (const char *) page + at[0] + 1;
+
+    for (n = 0; n < l->nnames; n++) {
+        name = &l->name[n];
+
+        if ((name->fields & fr->mask)
+            && hk_fast_named(name, k, at[1] - at[0]))
+        {
+            hk_fast_match(name, fr, f, what, level, leaf, deeper);
+            return;
+        }
+    }
+}
+
+
+/*
  * The key at *at of a member of the object fr: what its value is (what,
  * level, leaf, deeper, as in hk_fast_walk()); a key on a field's path
  * forgets that field's earlier value in f.  A key that must be compared
@@ -643,10 +741,8 @@ hk_fast_key(const hk_extract_rules_t *rules, const unsigned char *page,
     const hk_fast_frame *fr, hk_extract_fields_t &f, unsigned &what,
     size_t &level, unsigned &leaf, unsigned &deeper)
 {
-    int                        i;
     bool                       escaped;
     size_t                     len, n;
-    unsigned                   mask;
     const char                *k;
     const hk_extract_comp_t   *comp;
     const hk_extract_name_t   *name;
@@ -657,6 +753,11 @@ hk_fast_key(const hk_extract_rules_t *rules, const unsigned char *page,
     if (fr->mode == HK_FAST_SKIP || (fr->mode == HK_FAST_SEARCH && found)) {
         return !backslashes
                || hk_fast_string(page, at, last, true, k, len, escaped);
+    }
+
+    if (fr->mode == HK_FAST_FIELDS && !backslashes) {
+        hk_fast_field_key(rules, page, at, fr, f, what, level, leaf, deeper);
+        return true;
     }
 
     if (!hk_fast_string(page, at, last, backslashes, k, len, escaped)
@@ -677,26 +778,14 @@ hk_fast_key(const hk_extract_rules_t *rules, const unsigned char *page,
     }
 
     l = &rules->levels[fr->level];
-    mask = fr->mask;
 
     for (n = 0; n < l->nnames; n++) {
         name = &l->name[n];
 
-        if (!(name->fields & mask) || !hk_fast_same(name, k, len)) {
-            continue;
+        if ((name->fields & fr->mask) && hk_fast_same(name, k, len)) {
+            hk_fast_match(name, fr, f, what, level, leaf, deeper);
+            break;
         }
-
-        for (i = 0; i < HK_NFIELDS; i++) {
-            if (name->fields & mask & (1u << i)) {
-                f.value[i] = HK_VALUE_ABSENT;
-            }
-        }
-
-        what = HK_FAST_FIELD;
-        level = fr->level;
-        leaf = name->leaves & mask;
-        deeper = name->fields & ~name->leaves & mask;
-        break;
     }
 
     return true;
@@ -899,9 +988,7 @@ hk_extract_fast(const hk_extract_rules_t *rules,
     hk_fast_state                                 *st;
     simdjson::internal::dom_parser_implementation  *impl;
 
-    /* a thread-local in a shared object costs a call on each access */
-
-    st = &hk_fast;
+    st = hk_fast_get();
 
     if (len == 0 || !hk_fast_parser(st, len)) {
         return 0;

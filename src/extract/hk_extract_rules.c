@@ -163,8 +163,18 @@ hk_extract_levels(hk_extract_rules_t *r)
                 n->name = c->name;
                 n->len = c->len;
 
-                for (j = 0; j < c->len && j < 8; j++) {
-                    n->head |= (uint64_t) (unsigned char) c->name[j] << (8 * j);
+                n->plain = 1;
+
+                for (j = 0; j < c->len; j++) {
+                    if (c->name[j] == '"' || c->name[j] == '\\') {
+                        n->plain = 0;
+                    }
+
+                    if (j < 8) {
+                        n->head |= (uint64_t) (unsigned char) c->name[j]
+                                   << (8 * j);
+                        n->mask |= (uint64_t) 0xff << (8 * j);
+                    }
                 }
             }
 

@@ -74,8 +74,10 @@ typedef struct {
     const char  *name;
     size_t       len;
     uint64_t     head;       /* its first 8 bytes, little-endian, 0-padded */
+    uint64_t     mask;       /* the bits of a word that head holds */
     unsigned     fields;     /* the fields whose path has it here */
     unsigned     leaves;     /* those of them whose path ends here */
+    unsigned     plain;      /* no quote, no backslash: its JSON is itself */
 } hk_extract_name_t;
 
 
