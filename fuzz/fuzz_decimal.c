@@ -3,6 +3,11 @@
  * a value that formats to text parsing back to the same value, and that
  * the parser agrees with itself on equivalent spellings (an exponent
  * moved into the digits, trailing fractional zeros added).
+ *
+ * The second is also the differential test of the parser's two paths: a
+ * number without an exponent may be read by its short path, the same
+ * number followed by "e0" never is, and both must give the same value or
+ * both be rejected.
  */
 
 #include <stddef.h>
