@@ -1,11 +1,14 @@
 /*
- * libFuzzer target: hk_page.c's wire format against protobuf-c's, the
- * reference.  The input is read as a page: a search id and time, then
- * results (an id, a rate, a currency, a position), each value taken from
- * the next bytes.  The page is encoded whole and in the runs
- * hk_page_fit() cuts it into for a size limit also taken from the input;
- * each record's bytes and size must be protobuf-c's pack and packed size
- * of the same SearchPage, and each run must fit unless it is one result.
+ * libFuzzer target: the module's wire format (hk_page.c, hk_record.c)
+ * against protobuf-c's, the reference.  The input is read as a page: a
+ * search id and time, then results (an id, a rate, a currency, a
+ * position), each value taken from the next bytes.  Each result is
+ * encoded as a result record (hk_record_encode(), with the page's search
+ * id and time), whose bytes and size must be protobuf-c's pack and packed
+ * size of the same HotelSearchResult.  The page is encoded whole and in
+ * the runs hk_page_fit() cuts it into for a size limit also taken from
+ * the input; each record's bytes and size must be protobuf-c's of the
+ * same SearchPage, and each run must fit unless it is one result.
  *
  * Strings hold no NUL (protobuf-c measures them with strlen; the
  * record's rules refuse control characters in ids and currencies).
@@ -80,6 +83,49 @@ fuzz_string(fuzz_input_t *in, char *out, size_t max)
 }
 
 
+/* a result record, with the page's search id and time, as protobuf-c's */
+
+static void
+fuzz_record(const Hotelsearch__V1__HotelSearchResult *result,
+    const char *sid, int64_t time)
+{
+    size_t                              len;
+    uint8_t                             mine[HK_RECORD_MAX_SIZE], *ref;
+    hk_record_t                         rec;
+    Hotelsearch__V1__HotelSearchResult  msg;
+
+    msg = *result;
+    msg.search_id = (char *) sid;
+    msg.search_time_ms = time;
+
+    rec.hotel_id = msg.hotel_id;
+    rec.hotel_id_len = strlen(msg.hotel_id);
+    rec.rate_micros = msg.rate_micros;
+    rec.currency = msg.currency;
+    rec.search_time_ms = time;
+    rec.search_id = sid;
+    rec.search_id_len = strlen(sid);
+    rec.position = msg.position;
+
+    len = hotelsearch__v1__hotel_search_result__get_packed_size(&msg);
+
+    ref = malloc(len + 1);
+    if (ref == NULL
+        || hotelsearch__v1__hotel_search_result__pack(&msg, ref) != len)
+    {
+        abort();
+    }
+
+    if (hk_record_size(&rec) != len || hk_record_encode(&rec, mine) != len
+        || memcmp(mine, ref, len) != 0)
+    {
+        abort();
+    }
+
+    free(ref);
+}
+
+
 /* protobuf-c's record of results [first, first + n) */
 
 static size_t
@@ -142,6 +188,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         results[n].rate_micros = (int64_t) fuzz_take(&in, 8);
         results[n].position = (uint32_t) fuzz_take(&in, 4);
         pointers[n] = &results[n];
+
+        fuzz_record(&results[n], sid, time);
 
         /* hk_page_add() copies exactly the record's three letters */
         if (hk_page_add(page, ids[n], strlen(ids[n]), results[n].rate_micros,

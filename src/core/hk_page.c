@@ -1,32 +1,26 @@
 /*
  * Page records written straight in protobuf's wire format; see hk_page.h.
  *
- * Why not protobuf-c, as hk_record.c does: a page is one message holding
- * many, and protobuf-c measures each result again on every pack (its
- * packed size, then its bytes, each string's strlen each time).  perf of
- * the worker under the page-mode load put protobuf-c's packing at about
- * 4 % of the worker, and hk_page_add()'s own sizing beside it.  The
- * format of these two messages is small and fixed: each field is a tag
- * byte and a varint or a length and bytes, written in field-number order
- * and left out when it holds its default (proto3), as protobuf-c writes
- * them.  fuzz/fuzz_page.c compares the bytes with protobuf-c's pack of
- * the same page, which stays the reference.
+ * Why not protobuf-c: a page is one message holding many, and protobuf-c
+ * measures each result again on every pack (its packed size, then its
+ * bytes, each string's strlen each time).  perf of the worker under the
+ * page-mode load put protobuf-c's packing at about 4 % of the worker,
+ * and hk_page_add()'s own sizing beside it.  A page is its search id and
+ * time, then each result as a HotelSearchResult written by hk_record.c
+ * without the search id and time (the page's), each measured once when
+ * it is added.  fuzz/fuzz_page.c compares the bytes with protobuf-c's
+ * pack of the same page, which stays the reference.
  */
 
 #include <string.h>
 
 #include "hk_page.h"
+#include "hk_wire.h"
 
 
-/* the tags: field number << 3 | wire type (0 varint, 2 length-delimited) */
-#define HK_PAGE_TAG_SEARCH_ID     (1 << 3 | 2)
-#define HK_PAGE_TAG_SEARCH_TIME   (2 << 3 | 0)
-#define HK_PAGE_TAG_RESULT        (3 << 3 | 2)
-
-#define HK_PAGE_TAG_HOTEL_ID      (1 << 3 | 2)
-#define HK_PAGE_TAG_RATE          (2 << 3 | 0)
-#define HK_PAGE_TAG_CURRENCY      (3 << 3 | 2)
-#define HK_PAGE_TAG_POSITION      (6 << 3 | 0)
+#define HK_PAGE_TAG_SEARCH_ID     hk_wire_tag(1, HK_WIRE_BYTES)
+#define HK_PAGE_TAG_SEARCH_TIME   hk_wire_tag(2, HK_WIRE_VARINT)
+#define HK_PAGE_TAG_RESULT        hk_wire_tag(3, HK_WIRE_BYTES)
 
 
 /* one result; in a page the search id and time are the page's, left out */
@@ -35,7 +29,6 @@ typedef struct {
     size_t       hotel_id_len;
     int64_t      rate_micros;
     char         currency[HK_RECORD_CURRENCY_LEN];
-    size_t       currency_len;
     uint32_t     position;
     size_t       size;         /* of the HotelSearchResult message */
 } hk_page_result_t;
@@ -54,10 +47,7 @@ struct hk_page_s {
 
 
 static int hk_page_grow(hk_page_t *page);
-static size_t hk_page_varint_len(uint64_t v);
-static uint8_t *hk_page_varint(uint8_t *p, uint64_t v);
-static uint8_t *hk_page_bytes(uint8_t *p, unsigned tag, const char *s,
-    size_t len);
+static void hk_page_record(const hk_page_result_t *r, hk_record_t *rec);
 static size_t hk_page_entry_size(const hk_page_result_t *r);
 
 
@@ -93,8 +83,12 @@ hk_page_add(hk_page_t *page, const char *hotel_id, size_t hotel_id_len,
     int64_t rate_micros, const char *currency, uint32_t position)
 {
     char              *id;
-    size_t             size;
+    hk_record_t        rec;
     hk_page_result_t  *r;
+
+    if (hotel_id_len > HK_RECORD_MAX_ID) {
+        return -1;
+    }
 
     if (page->n == page->size && hk_page_grow(page) != 0) {
         return -1;
@@ -113,28 +107,11 @@ hk_page_add(hk_page_t *page, const char *hotel_id, size_t hotel_id_len,
     r->hotel_id_len = hotel_id_len;
     r->rate_micros = rate_micros;
     memcpy(r->currency, currency, HK_RECORD_CURRENCY_LEN);
-    r->currency_len = strnlen(currency, HK_RECORD_CURRENCY_LEN);
     r->position = position;
 
-    size = 0;
+    hk_page_record(r, &rec);
+    r->size = hk_record_size(&rec);
 
-    if (hotel_id_len) {
-        size += 1 + hk_page_varint_len(hotel_id_len) + hotel_id_len;
-    }
-
-    if (rate_micros) {
-        size += 1 + hk_page_varint_len((uint64_t) rate_micros);
-    }
-
-    if (r->currency_len) {
-        size += 1 + hk_page_varint_len(r->currency_len) + r->currency_len;
-    }
-
-    if (position) {
-        size += 1 + hk_page_varint_len(position);
-    }
-
-    r->size = size;
     page->n++;
 
     return 0;
@@ -175,12 +152,11 @@ hk_page_size(const hk_page_t *page, size_t first, size_t n)
     size = 0;
 
     if (page->search_id_len) {
-        size += 1 + hk_page_varint_len(page->search_id_len)
-                + page->search_id_len;
+        size += hk_wire_bytes_size(page->search_id_len);
     }
 
     if (page->search_time_ms) {
-        size += 1 + hk_page_varint_len((uint64_t) page->search_time_ms);
+        size += hk_wire_varint_size((uint64_t) page->search_time_ms);
     }
 
     for (i = first; i < first + n; i++) {
@@ -196,45 +172,28 @@ hk_page_encode(const hk_page_t *page, size_t first, size_t n, uint8_t *out)
 {
     size_t                   i;
     uint8_t                 *p;
+    hk_record_t              rec;
     const hk_page_result_t  *r;
 
     p = out;
 
     if (page->search_id_len) {
-        p = hk_page_bytes(p, HK_PAGE_TAG_SEARCH_ID, page->search_id,
-                          page->search_id_len);
+        p = hk_wire_bytes_field(p, HK_PAGE_TAG_SEARCH_ID, page->search_id,
+                                page->search_id_len);
     }
 
     if (page->search_time_ms) {
-        *p++ = HK_PAGE_TAG_SEARCH_TIME;
-        p = hk_page_varint(p, (uint64_t) page->search_time_ms);
+        p = hk_wire_varint_field(p, HK_PAGE_TAG_SEARCH_TIME,
+                                 (uint64_t) page->search_time_ms);
     }
 
     for (i = first; i < first + n; i++) {
         r = &page->results[i];
 
-        *p++ = HK_PAGE_TAG_RESULT;
-        p = hk_page_varint(p, r->size);
+        hk_page_record(r, &rec);
 
-        if (r->hotel_id_len) {
-            p = hk_page_bytes(p, HK_PAGE_TAG_HOTEL_ID, r->hotel_id,
-                              r->hotel_id_len);
-        }
-
-        if (r->rate_micros) {
-            *p++ = HK_PAGE_TAG_RATE;
-            p = hk_page_varint(p, (uint64_t) r->rate_micros);
-        }
-
-        if (r->currency_len) {
-            p = hk_page_bytes(p, HK_PAGE_TAG_CURRENCY, r->currency,
-                              r->currency_len);
-        }
-
-        if (r->position) {
-            *p++ = HK_PAGE_TAG_POSITION;
-            p = hk_page_varint(p, r->position);
-        }
+        p = hk_wire_varint_field(p, HK_PAGE_TAG_RESULT, r->size);
+        p += hk_record_encode(&rec, p);
     }
 
     return (size_t) (p - out);
@@ -267,48 +226,26 @@ hk_page_grow(hk_page_t *page)
 }
 
 
+/* the result as a record without the page's search id and time */
+
+static void
+hk_page_record(const hk_page_result_t *r, hk_record_t *rec)
+{
+    rec->hotel_id = r->hotel_id;
+    rec->hotel_id_len = r->hotel_id_len;
+    rec->rate_micros = r->rate_micros;
+    rec->currency = r->currency;
+    rec->search_time_ms = 0;
+    rec->search_id = NULL;
+    rec->search_id_len = 0;
+    rec->position = r->position;
+}
+
+
 /* a result in a SearchPage: its tag, its length, the message */
 
 static size_t
 hk_page_entry_size(const hk_page_result_t *r)
 {
-    return 1 + hk_page_varint_len(r->size) + r->size;
-}
-
-
-static size_t
-hk_page_varint_len(uint64_t v)
-{
-    size_t  n;
-
-    for (n = 1; v >= 0x80; v >>= 7) {
-        n++;
-    }
-
-    return n;
-}
-
-
-static uint8_t *
-hk_page_varint(uint8_t *p, uint64_t v)
-{
-    while (v >= 0x80) {
-        *p++ = (uint8_t) (v | 0x80);
-        v >>= 7;
-    }
-
-    *p++ = (uint8_t) v;
-
-    return p;
-}
-
-
-static uint8_t *
-hk_page_bytes(uint8_t *p, unsigned tag, const char *s, size_t len)
-{
-    *p++ = (uint8_t) tag;
-    p = hk_page_varint(p, len);
-    memcpy(p, s, len);
-
-    return p + len;
+    return hk_wire_bytes_size(r->size);
 }

@@ -42,7 +42,8 @@ hk_page_t *hk_page_create(const char *search_id, size_t search_id_len,
 
 /*
  * Adds a result that meets the record's rules (hk_record.h): the id and
- * currency are copied.  0, or -1 if memory is short.
+ * currency are copied.  0, or -1 if memory is short (or the id is longer
+ * than a record's).
  */
 int hk_page_add(hk_page_t *page, const char *hotel_id, size_t hotel_id_len,
     int64_t rate_micros, const char *currency, uint32_t position);

@@ -1,26 +1,72 @@
 /*
- * Encoding of hk_record_t with the protobuf-c code generated from
- * proto/hotel_search_result.proto.
+ * HotelSearchResult written straight in protobuf's wire format
+ * (hk_wire.h), for a result record and for each result of a page record
+ * (hk_page.c): one writer of the message.
  *
- * protobuf-c wants NUL-terminated strings while ids arrive as slices of a
- * response body, so they are copied into bounded buffers on the stack: the
- * encoder allocates nothing and is safe to call on the request path.
+ * protobuf-c wrote result records before: it wants NUL-terminated strings
+ * while ids arrive as slices of a response body, so each id was copied
+ * first, and each string measured again with strlen at each pack.  The
+ * bytes are the same (fuzz/fuzz_page.c compares them with protobuf-c's
+ * pack, which stays the reference); an id is written whole, as its
+ * length says: ids hold no NUL (the record's rules refuse control
+ * characters), so protobuf-c's strlen cut nothing either.
  */
 
 #include <string.h>
 
 #include "hk_record.h"
-#include "hotel_search_result.pb-c.h"
+#include "hk_wire.h"
+
+
+#define HK_RECORD_TAG_HOTEL_ID     hk_wire_tag(1, HK_WIRE_BYTES)
+#define HK_RECORD_TAG_RATE         hk_wire_tag(2, HK_WIRE_VARINT)
+#define HK_RECORD_TAG_CURRENCY     hk_wire_tag(3, HK_WIRE_BYTES)
+#define HK_RECORD_TAG_SEARCH_TIME  hk_wire_tag(4, HK_WIRE_VARINT)
+#define HK_RECORD_TAG_SEARCH_ID    hk_wire_tag(5, HK_WIRE_BYTES)
+#define HK_RECORD_TAG_POSITION     hk_wire_tag(6, HK_WIRE_VARINT)
+
+
+size_t
+hk_record_size(const hk_record_t *rec)
+{
+    size_t  size, currency_len;
+
+    currency_len = strnlen(rec->currency, HK_RECORD_CURRENCY_LEN);
+    size = 0;
+
+    if (rec->hotel_id_len) {
+        size += hk_wire_bytes_size(rec->hotel_id_len);
+    }
+
+    if (rec->rate_micros) {
+        size += hk_wire_varint_size((uint64_t) rec->rate_micros);
+    }
+
+    if (currency_len) {
+        size += hk_wire_bytes_size(currency_len);
+    }
+
+    if (rec->search_time_ms) {
+        size += hk_wire_varint_size((uint64_t) rec->search_time_ms);
+    }
+
+    if (rec->search_id_len) {
+        size += hk_wire_bytes_size(rec->search_id_len);
+    }
+
+    if (rec->position) {
+        size += hk_wire_varint_size(rec->position);
+    }
+
+    return size;
+}
 
 
 size_t
 hk_record_encode(const hk_record_t *rec, uint8_t *out)
 {
-    char                           hotel_id[HK_RECORD_MAX_ID + 1];
-    char                           search_id[HK_RECORD_MAX_SEARCH_ID + 1];
-    char                           currency[4];
-    Hotelsearch__V1__HotelSearchResult  msg =
-                                   HOTELSEARCH__V1__HOTEL_SEARCH_RESULT__INIT;
+    size_t    currency_len;
+    uint8_t  *p;
 
     if (rec->hotel_id_len > HK_RECORD_MAX_ID
         || rec->search_id_len > HK_RECORD_MAX_SEARCH_ID)
@@ -28,22 +74,37 @@ hk_record_encode(const hk_record_t *rec, uint8_t *out)
         return 0;
     }
 
-    memcpy(hotel_id, rec->hotel_id, rec->hotel_id_len);
-    hotel_id[rec->hotel_id_len] = '\0';
+    currency_len = strnlen(rec->currency, HK_RECORD_CURRENCY_LEN);
+    p = out;
 
-    memcpy(search_id, rec->search_id, rec->search_id_len);
-    search_id[rec->search_id_len] = '\0';
+    if (rec->hotel_id_len) {
+        p = hk_wire_bytes_field(p, HK_RECORD_TAG_HOTEL_ID, rec->hotel_id,
+                                rec->hotel_id_len);
+    }
 
-    /* a currency is 3 letters; anything longer is cut, never overread */
-    strncpy(currency, rec->currency, sizeof(currency) - 1);
-    currency[sizeof(currency) - 1] = '\0';
+    if (rec->rate_micros) {
+        p = hk_wire_varint_field(p, HK_RECORD_TAG_RATE,
+                                 (uint64_t) rec->rate_micros);
+    }
 
-    msg.hotel_id = hotel_id;
-    msg.rate_micros = rec->rate_micros;
-    msg.currency = currency;
-    msg.search_time_ms = rec->search_time_ms;
-    msg.search_id = search_id;
-    msg.position = rec->position;
+    if (currency_len) {
+        p = hk_wire_bytes_field(p, HK_RECORD_TAG_CURRENCY, rec->currency,
+                                currency_len);
+    }
 
-    return hotelsearch__v1__hotel_search_result__pack(&msg, out);
+    if (rec->search_time_ms) {
+        p = hk_wire_varint_field(p, HK_RECORD_TAG_SEARCH_TIME,
+                                 (uint64_t) rec->search_time_ms);
+    }
+
+    if (rec->search_id_len) {
+        p = hk_wire_bytes_field(p, HK_RECORD_TAG_SEARCH_ID, rec->search_id,
+                                rec->search_id_len);
+    }
+
+    if (rec->position) {
+        p = hk_wire_varint_field(p, HK_RECORD_TAG_POSITION, rec->position);
+    }
+
+    return (size_t) (p - out);
 }

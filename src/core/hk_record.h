@@ -1,7 +1,7 @@
 /*
  * One hotel search result as a Kafka record value: the protobuf message
  * hotelsearch.v1.HotelSearchResult (proto/hotel_search_result.proto),
- * encoded with protobuf-c.
+ * encoded as protobuf-c encodes it.
  *
  * The module encodes one per hotel of a result page; the consumer decodes
  * them.  The schema name and version travel as Kafka record headers so a
@@ -91,11 +91,15 @@ int hk_record_currency(const char *s, size_t len, char *out);
 #define hk_record_rate_valid(micros)  ((micros) > 0)
 
 /*
- * Encodes rec into out, which holds at least HK_RECORD_MAX_SIZE bytes.
- * Returns the encoded length, or 0 if an id is longer than allowed.
- * Nothing is allocated.
+ * Encodes rec into out, which holds at least HK_RECORD_MAX_SIZE bytes,
+ * as protobuf-c packs the message.  Returns the encoded length, or 0 if
+ * an id is longer than allowed.  Nothing is allocated.  The currency is
+ * read up to its NUL or its third letter.
  */
 size_t hk_record_encode(const hk_record_t *rec, uint8_t *out);
+
+/* the length hk_record_encode() gives rec, its ids' limits aside */
+size_t hk_record_size(const hk_record_t *rec);
 
 
 #endif /* HK_RECORD_H */
