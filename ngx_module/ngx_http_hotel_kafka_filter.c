@@ -532,6 +532,11 @@ ngx_http_hotel_kafka_result(void *data, const hk_result_t *res)
 
     hk_record_t  rec;
 
+    if (ctx->conf->record == NGX_HTTP_HOTEL_KAFKA_RECORD_PAGE) {
+        ngx_http_hotel_kafka_page_add(ctx, res);
+        return;
+    }
+
     rec.hotel_id = res->hotel_id;
     rec.hotel_id_len = res->hotel_id_len;
     rec.rate_micros = res->rate_micros;
@@ -540,11 +545,6 @@ ngx_http_hotel_kafka_result(void *data, const hk_result_t *res)
     rec.search_id = (char *) ctx->search_id.data;
     rec.search_id_len = ctx->search_id.len;
     rec.position = res->position;
-
-    if (ctx->conf->record == NGX_HTTP_HOTEL_KAFKA_RECORD_PAGE) {
-        ngx_http_hotel_kafka_page_add(ctx, res);
-        return;
-    }
 
     if (ngx_http_hotel_kafka_produce(&ctx->conf->topic, &rec,
                                      ctx->request->connection->log)
