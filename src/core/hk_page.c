@@ -5,11 +5,16 @@
  * measures each result again on every pack (its packed size, then its
  * bytes, each string's strlen each time).  perf of the worker under the
  * page-mode load put protobuf-c's packing at about 4 % of the worker,
- * and hk_page_add()'s own sizing beside it.  A page is its search id and
- * time, then each result as a HotelSearchResult written by hk_record.c
- * without the search id and time (the page's), each measured once when
- * it is added.  fuzz/fuzz_page.c compares the bytes with protobuf-c's
- * pack of the same page, which stays the reference.
+ * and hk_page_add()'s own sizing beside it.
+ *
+ * A page is its search id and time, then its results, each a field
+ * holding a HotelSearchResult written by hk_record.c without the search
+ * id and time (the page's).  Each result is written as it is added, into
+ * one buffer of the page's entries, and its end kept: the id need not be
+ * copied to outlive the response's buffers, nothing is measured twice,
+ * and a record of a run of results is the page's header and one copy.
+ * fuzz/fuzz_page.c compares the bytes with protobuf-c's pack of the same
+ * page, which stays the reference.
  */
 
 #include <string.h>
@@ -22,22 +27,17 @@
 #define HK_PAGE_TAG_SEARCH_TIME   hk_wire_tag(2, HK_WIRE_VARINT)
 #define HK_PAGE_TAG_RESULT        hk_wire_tag(3, HK_WIRE_BYTES)
 
-
-/* one result; in a page the search id and time are the page's, left out */
-typedef struct {
-    const char  *hotel_id;
-    size_t       hotel_id_len;
-    int64_t      rate_micros;
-    char         currency[HK_RECORD_CURRENCY_LEN];
-    uint32_t     position;
-    size_t       size;         /* of the HotelSearchResult message */
-} hk_page_result_t;
+/* a result's entry: its tag, its length (below 2^14: two bytes), itself */
+#define HK_PAGE_ENTRY_MAX         (1 + 2 + HK_RECORD_MAX_SIZE)
 
 
 struct hk_page_s {
-    hk_page_result_t  *results;
+    uint8_t           *entries;    /* the results' entries, one after another */
+    size_t             len;
+    size_t             room;
+    uint32_t          *ends;       /* where result i's entry ends */
     size_t             n;
-    size_t             size;       /* of the array */
+    size_t             size;       /* of ends */
     char               search_id[HK_RECORD_MAX_SEARCH_ID];
     size_t             search_id_len;
     int64_t            search_time_ms;
@@ -47,8 +47,8 @@ struct hk_page_s {
 
 
 static int hk_page_grow(hk_page_t *page);
-static void hk_page_record(const hk_page_result_t *r, hk_record_t *rec);
-static size_t hk_page_entry_size(const hk_page_result_t *r);
+static size_t hk_page_header_size(const hk_page_t *page);
+static size_t hk_page_start(const hk_page_t *page, size_t i);
 
 
 hk_page_t *
@@ -82,37 +82,36 @@ int
 hk_page_add(hk_page_t *page, const char *hotel_id, size_t hotel_id_len,
     int64_t rate_micros, const char *currency, uint32_t position)
 {
-    char              *id;
-    hk_record_t        rec;
-    hk_page_result_t  *r;
+    size_t        len;
+    uint8_t       body[HK_RECORD_MAX_SIZE], *p;
+    hk_record_t   rec;
 
     if (hotel_id_len > HK_RECORD_MAX_ID) {
         return -1;
     }
 
-    if (page->n == page->size && hk_page_grow(page) != 0) {
+    if ((page->n == page->size || page->room - page->len < HK_PAGE_ENTRY_MAX)
+        && hk_page_grow(page) != 0)
+    {
         return -1;
     }
 
-    id = page->alloc(page->ctx, hotel_id_len ? hotel_id_len : 1);
-    if (id == NULL) {
-        return -1;
-    }
+    rec.hotel_id = hotel_id;
+    rec.hotel_id_len = hotel_id_len;
+    rec.rate_micros = rate_micros;
+    rec.currency = currency;
+    rec.search_time_ms = 0;
+    rec.search_id = NULL;
+    rec.search_id_len = 0;
+    rec.position = position;
 
-    memcpy(id, hotel_id, hotel_id_len);
+    len = hk_record_encode(&rec, body);
 
-    r = &page->results[page->n];
+    p = hk_wire_bytes_field(page->entries + page->len, HK_PAGE_TAG_RESULT,
+                            body, len);
 
-    r->hotel_id = id;
-    r->hotel_id_len = hotel_id_len;
-    r->rate_micros = rate_micros;
-    memcpy(r->currency, currency, HK_RECORD_CURRENCY_LEN);
-    r->position = position;
-
-    hk_page_record(r, &rec);
-    r->size = hk_record_size(&rec);
-
-    page->n++;
+    page->len = (size_t) (p - page->entries);
+    page->ends[page->n++] = (uint32_t) page->len;
 
     return 0;
 }
@@ -128,14 +127,17 @@ hk_page_results(const hk_page_t *page)
 size_t
 hk_page_fit(const hk_page_t *page, size_t first, size_t max)
 {
-    size_t  n, size;
+    size_t  n, header, start;
 
-    size = hk_page_size(page, first, 0);
+    if (first >= page->n) {
+        return 0;
+    }
+
+    header = hk_page_header_size(page);
+    start = hk_page_start(page, first);
 
     for (n = 0; first + n < page->n; n++) {
-        size += hk_page_entry_size(&page->results[first + n]);
-
-        if (size > max && n > 0) {
+        if (n > 0 && header + page->ends[first + n] - start > max) {
             break;
         }
     }
@@ -147,33 +149,16 @@ hk_page_fit(const hk_page_t *page, size_t first, size_t max)
 size_t
 hk_page_size(const hk_page_t *page, size_t first, size_t n)
 {
-    size_t  i, size;
-
-    size = 0;
-
-    if (page->search_id_len) {
-        size += hk_wire_bytes_size(page->search_id_len);
-    }
-
-    if (page->search_time_ms) {
-        size += hk_wire_varint_size((uint64_t) page->search_time_ms);
-    }
-
-    for (i = first; i < first + n; i++) {
-        size += hk_page_entry_size(&page->results[i]);
-    }
-
-    return size;
+    return hk_page_header_size(page)
+           + hk_page_start(page, first + n) - hk_page_start(page, first);
 }
 
 
 size_t
 hk_page_encode(const hk_page_t *page, size_t first, size_t n, uint8_t *out)
 {
-    size_t                   i;
-    uint8_t                 *p;
-    hk_record_t              rec;
-    const hk_page_result_t  *r;
+    size_t    start, end;
+    uint8_t  *p;
 
     p = out;
 
@@ -187,65 +172,92 @@ hk_page_encode(const hk_page_t *page, size_t first, size_t n, uint8_t *out)
                                  (uint64_t) page->search_time_ms);
     }
 
-    for (i = first; i < first + n; i++) {
-        r = &page->results[i];
+    start = hk_page_start(page, first);
+    end = hk_page_start(page, first + n);
 
-        hk_page_record(r, &rec);
-
-        p = hk_wire_varint_field(p, HK_PAGE_TAG_RESULT, r->size);
-        p += hk_record_encode(&rec, p);
+    if (end > start) {
+        memcpy(p, page->entries + start, end - start);
     }
 
-    return (size_t) (p - out);
+    return (size_t) (p - out) + end - start;
 }
 
 
-/* the array twice as large, copied: the arena frees nothing */
+/*
+ * Room for one more result and its entry, the arrays twice as large,
+ * copied: the arena frees nothing.
+ */
 
 static int
 hk_page_grow(hk_page_t *page)
 {
-    size_t             size;
-    hk_page_result_t  *results;
+    size_t     size;
+    uint8_t   *entries;
+    uint32_t  *ends;
 
-    size = page->size ? 2 * page->size : 32;
+    if (page->n == page->size) {
+        size = page->size ? 2 * page->size : 32;
 
-    results = page->alloc(page->ctx, size * sizeof(hk_page_result_t));
-    if (results == NULL) {
-        return -1;
+        ends = page->alloc(page->ctx, size * sizeof(uint32_t));
+        if (ends == NULL) {
+            return -1;
+        }
+
+        if (page->n) {
+            memcpy(ends, page->ends, page->n * sizeof(uint32_t));
+        }
+
+        page->ends = ends;
+        page->size = size;
     }
 
-    if (page->n) {
-        memcpy(results, page->results, page->n * sizeof(hk_page_result_t));
-    }
+    if (page->room - page->len < HK_PAGE_ENTRY_MAX) {
+        size = page->room ? 2 * page->room : 32 * 32;
 
-    page->results = results;
-    page->size = size;
+        if (size - page->len < HK_PAGE_ENTRY_MAX) {
+            size = page->len + HK_PAGE_ENTRY_MAX;
+        }
+
+        entries = page->alloc(page->ctx, size);
+        if (entries == NULL) {
+            return -1;
+        }
+
+        if (page->len) {
+            memcpy(entries, page->entries, page->len);
+        }
+
+        page->entries = entries;
+        page->room = size;
+    }
 
     return 0;
 }
 
 
-/* the result as a record without the page's search id and time */
-
-static void
-hk_page_record(const hk_page_result_t *r, hk_record_t *rec)
+static size_t
+hk_page_header_size(const hk_page_t *page)
 {
-    rec->hotel_id = r->hotel_id;
-    rec->hotel_id_len = r->hotel_id_len;
-    rec->rate_micros = r->rate_micros;
-    rec->currency = r->currency;
-    rec->search_time_ms = 0;
-    rec->search_id = NULL;
-    rec->search_id_len = 0;
-    rec->position = r->position;
+    size_t  size;
+
+    size = 0;
+
+    if (page->search_id_len) {
+        size += hk_wire_bytes_size(page->search_id_len);
+    }
+
+    if (page->search_time_ms) {
+        size += hk_wire_varint_size((uint64_t) page->search_time_ms);
+    }
+
+    return size;
 }
 
 
-/* a result in a SearchPage: its tag, its length, the message */
+/* where result i's entry starts: where the one before it ends */
 
 static size_t
-hk_page_entry_size(const hk_page_result_t *r)
+hk_page_start(const hk_page_t *page, size_t i)
 {
-    return hk_wire_bytes_size(r->size);
+    return i == 0 ? 0 : page->ends[i - 1];
 }
