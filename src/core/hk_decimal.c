@@ -38,6 +38,7 @@ typedef struct {
 
 
 static int hk_decimal_short(const char *s, size_t len, int64_t *out);
+static size_t hk_decimal_run(const char **pp, const char *end, uint64_t *v);
 static int hk_decimal_split(const char *s, size_t len, hk_decimal_parts_t *d);
 static int64_t hk_decimal_exponent(const char **pp, const char *end);
 static int hk_decimal_scale(const hk_decimal_parts_t *d, int64_t *out);
@@ -82,7 +83,7 @@ hk_decimal_short(const char *s, size_t len, int64_t *out)
     int          neg;
     size_t       n;
     uint64_t     mag, frac;
-    const char  *p, *end, *digits;
+    const char  *p, *end;
 
     static const uint64_t  scale[] = {
         1000000, 100000, 10000, 1000, 100, 10, 1
@@ -94,17 +95,7 @@ hk_decimal_short(const char *s, size_t len, int64_t *out)
     neg = p < end && *p == '-';
     p += neg;
 
-    /* unsigned: a longer run of digits wraps harmlessly before it is
-     * refused by its count */
-
-    digits = p;
-    mag = 0;
-
-    while (p < end && hk_decimal_is_digit(*p)) {
-        mag = mag * 10 + (uint64_t) (*p++ - '0');
-    }
-
-    n = (size_t) (p - digits);
+    n = hk_decimal_run(&p, end, &mag);
 
     if (n == 0 || n > 12) {
         return 0;
@@ -113,14 +104,8 @@ hk_decimal_short(const char *s, size_t len, int64_t *out)
     mag *= HK_DECIMAL_MICROS_PER_UNIT;
 
     if (p < end && *p == '.') {
-        digits = ++p;
-        frac = 0;
-
-        while (p < end && hk_decimal_is_digit(*p)) {
-            frac = frac * 10 + (uint64_t) (*p++ - '0');
-        }
-
-        n = (size_t) (p - digits);
+        p++;
+        n = hk_decimal_run(&p, end, &frac);
 
         if (n == 0 || n > 6) {
             return 0;
@@ -136,6 +121,30 @@ hk_decimal_short(const char *s, size_t len, int64_t *out)
     *out = neg ? -(int64_t) mag : (int64_t) mag;
 
     return 1;
+}
+
+
+/*
+ * The run of digits at *pp, which moves past it: its length, and its
+ * value in *v.  Unsigned: the value of a longer run than the short path
+ * takes wraps harmlessly before its length refuses it.
+ */
+
+static size_t
+hk_decimal_run(const char **pp, const char *end, uint64_t *v)
+{
+    const char  *p, *start;
+
+    start = *pp;
+    *v = 0;
+
+    for (p = start; p < end && hk_decimal_is_digit(*p); p++) {
+        *v = *v * 10 + (uint64_t) (*p - '0');
+    }
+
+    *pp = p;
+
+    return (size_t) (p - start);
 }
 
 
