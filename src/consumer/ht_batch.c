@@ -1,8 +1,16 @@
 /*
  * The aggregation hash table: a dense array of aggregates indexed by an
- * open-addressing table of 32-bit slots.  The dense array makes sorting
- * and handing the batch to a store trivial; the table stays below 50%
- * load so that linear probing is short.
+ * open-addressing table.  The dense array makes sorting and handing the
+ * batch to a store trivial; the table stays below 50% load so that
+ * linear probing is short.
+ *
+ * Why the layout: perf of hotel-trends reading page records put 21 % of
+ * the consumer in the lookup, nearly all of it cache misses, one for
+ * each aggregate a probe looked at.  A slot now holds its key's hash, so
+ * a probe reads aggregates only once the hash matches, and an aggregate
+ * is one cache line, 64-byte aligned, its key and numbers together.  The
+ * ids are copied into blocks of the batch rather than strdup()ed one by
+ * one, and freed all at once.
  */
 
 #include <stdlib.h>
@@ -13,10 +21,24 @@
 
 #define HT_BATCH_MIN_SLOTS  1024
 
+/* the bytes of ids a block holds, unless an id needs more */
+#define HT_ID_BLOCK_SIZE    65536
 
-static uint64_t ht_batch_hash(const char *hotel_id, const char *currency,
-    int64_t bucket_start, size_t *len);
+#define HT_AGG_ALIGN        64
+
+
+struct ht_id_block_s {
+    ht_id_block_t  *next;
+    size_t          size;
+    size_t          used;
+    char            data[];
+};
+
+
+static uint64_t ht_batch_hash(const char *hotel_id, size_t len,
+    const char *currency, int64_t bucket_start, uint64_t *head);
 static int ht_batch_grow(ht_batch_t *b);
+static char *ht_batch_copy_id(ht_batch_t *b, const char *id, size_t len);
 static int ht_agg_cmp(const void *one, const void *two);
 
 
@@ -26,7 +48,7 @@ ht_batch_init(ht_batch_t *b)
     memset(b, 0, sizeof(*b));
 
     b->nslots = HT_BATCH_MIN_SLOTS;
-    b->slots = calloc(b->nslots, sizeof(uint32_t));
+    b->slots = calloc(b->nslots, sizeof(ht_slot_t));
     if (b->slots == NULL) {
         return -1;
     }
@@ -38,7 +60,12 @@ ht_batch_init(ht_batch_t *b)
 void
 ht_batch_free(ht_batch_t *b)
 {
-    ht_batch_reset(b);
+    ht_id_block_t  *blk, *next;
+
+    for (blk = b->ids; blk != NULL; blk = next) {
+        next = blk->next;
+        free(blk);
+    }
 
     free(b->aggs);
     free(b->slots);
@@ -50,18 +77,20 @@ ht_batch_free(ht_batch_t *b)
 void
 ht_batch_reset(ht_batch_t *b)
 {
-    size_t  i;
+    ht_id_block_t  *blk;
 
-    for (i = 0; i < b->naggs; i++) {
-        free(b->aggs[i].hotel_id);
+    for (blk = b->ids; blk != NULL; blk = blk->next) {
+        blk->used = 0;
     }
+
+    b->ids_last = b->ids;
 
     b->naggs = 0;
     b->records = 0;
     memset(b->rejected, 0, sizeof(b->rejected));
 
     if (b->slots != NULL) {
-        memset(b->slots, 0, b->nslots * sizeof(uint32_t));
+        memset(b->slots, 0, b->nslots * sizeof(ht_slot_t));
     }
 }
 
@@ -78,10 +107,11 @@ ht_add_overflows(int64_t a, int64_t b)
 int
 ht_batch_add(ht_batch_t *b, const ht_record_t *rec)
 {
-    size_t     i, mask, len, head;
-    uint32_t   slot;
-    uint64_t   h;
-    ht_agg_t  *a;
+    size_t      i, mask, len;
+    uint32_t    h32, cur;
+    uint64_t    h, head;
+    ht_agg_t   *a;
+    ht_slot_t  *slot;
 
     if ((b->naggs + 1) * 2 > b->nslots || b->naggs == b->aggs_cap) {
         if (ht_batch_grow(b) != 0) {
@@ -89,25 +119,30 @@ ht_batch_add(ht_batch_t *b, const ht_record_t *rec)
         }
     }
 
-    h = ht_batch_hash(rec->hotel_id, rec->currency, rec->bucket_start,
-                      &len);
-    head = len < HT_AGG_ID_HEAD ? len : HT_AGG_ID_HEAD;
+    len = strlen(rec->hotel_id);
+    h = ht_batch_hash(rec->hotel_id, len, rec->currency, rec->bucket_start,
+                      &head);
+    h32 = (uint32_t) h;
+    memcpy(&cur, rec->currency, 4);
     mask = b->nslots - 1;
 
     for (i = h & mask; /* void */; i = (i + 1) & mask) {
-        slot = b->slots[i];
+        slot = &b->slots[i];
 
-        if (slot == 0) {
+        if (slot->index == 0) {
             break;
         }
 
-        a = &b->aggs[slot - 1];
+        if (slot->hash != h32) {
+            continue;
+        }
 
-        if (a->hash == h
-            && a->bucket_start == rec->bucket_start
+        a = &b->aggs[slot->index - 1];
+
+        if (a->bucket_start == rec->bucket_start
             && a->id_len == len
-            && memcmp(a->currency, rec->currency, 4) == 0
-            && memcmp(a->id_head, rec->hotel_id, head) == 0
+            && memcmp(a->currency, &cur, 4) == 0
+            && memcmp(a->id_head, &head, HT_AGG_ID_HEAD) == 0
             && (len <= HT_AGG_ID_HEAD
                 || memcmp(a->hotel_id + HT_AGG_ID_HEAD,
                           rec->hotel_id + HT_AGG_ID_HEAD,
@@ -137,22 +172,22 @@ ht_batch_add(ht_batch_t *b, const ht_record_t *rec)
 
     a = &b->aggs[b->naggs];
 
-    a->hotel_id = strdup(rec->hotel_id);
+    a->hotel_id = ht_batch_copy_id(b, rec->hotel_id, len);
     if (a->hotel_id == NULL) {
         return HT_BATCH_NOMEM;
     }
 
-    a->hash = h;
-    a->id_len = len;
-    memcpy(a->id_head, rec->hotel_id, head);
-    memcpy(a->currency, rec->currency, 4);
+    a->id_len = (uint32_t) len;
+    memcpy(a->currency, &cur, 4);
     a->bucket_start = rec->bucket_start;
+    memcpy(a->id_head, &head, HT_AGG_ID_HEAD);
     a->count = 1;
     a->sum_micros = rec->rate_micros;
     a->min_micros = rec->rate_micros;
     a->max_micros = rec->rate_micros;
 
-    b->slots[i] = (uint32_t) ++b->naggs;
+    slot->hash = h32;
+    slot->index = (uint32_t) ++b->naggs;
     b->records++;
 
     return HT_REJECT_NONE;
@@ -184,22 +219,39 @@ ht_batch_sort(ht_batch_t *b)
 
     /* the slots point at the old order: make any lookup fail loudly
      * rather than silently merge into the wrong aggregate */
-    memset(b->slots, 0, b->nslots * sizeof(uint32_t));
+    memset(b->slots, 0, b->nslots * sizeof(ht_slot_t));
 }
 
 
+/*
+ * strcmp()'s order of the ids, read from the heads first: zero padded,
+ * big-endian, they compare as the ids' first bytes do (an id holds no
+ * NUL), and equal heads leave the bytes past them to strcmp()
+ */
 static int
 ht_agg_cmp(const void *one, const void *two)
 {
     int              rc;
+    uint64_t         ha, hb;
     const ht_agg_t  *a, *b;
 
     a = one;
     b = two;
 
-    rc = strcmp(a->hotel_id, b->hotel_id);
-    if (rc != 0) {
-        return rc;
+    memcpy(&ha, a->id_head, 8);
+    memcpy(&hb, b->id_head, 8);
+
+    if (ha != hb) {
+        ha = __builtin_bswap64(ha);
+        hb = __builtin_bswap64(hb);
+        return ha < hb ? -1 : 1;
+    }
+
+    if (a->id_len > HT_AGG_ID_HEAD || b->id_len > HT_AGG_ID_HEAD) {
+        rc = strcmp(a->hotel_id + HT_AGG_ID_HEAD, b->hotel_id + HT_AGG_ID_HEAD);
+        if (rc != 0) {
+            return rc;
+        }
     }
 
     rc = memcmp(a->currency, b->currency, 3);
@@ -212,52 +264,126 @@ ht_agg_cmp(const void *one, const void *two)
 }
 
 
-/* FNV-1a: short keys, no adversary worth a keyed hash here; *len: the
- * id's, found on the way */
+/*
+ * Eight bytes of the key at a time, each mixed by a multiply and a
+ * shift; no adversary worth a keyed hash here.  *head: the id's first
+ * HT_AGG_ID_HEAD bytes, zero padded (its bytes past the NUL are not
+ * read as part of it).
+ */
 static uint64_t
-ht_batch_hash(const char *hotel_id, const char *currency, int64_t bucket_start,
-    size_t *len)
+ht_batch_hash(const char *hotel_id, size_t len, const char *currency,
+    int64_t bucket_start, uint64_t *head)
 {
-    size_t          i;
-    uint64_t        h;
-    const uint8_t  *p;
+    size_t    i;
+    uint32_t  cur;
+    uint64_t  h, w;
 
-    h = 14695981039346656037ULL;
+#define HT_MIX(h, w)                                                          \
+    h = ((h) ^ (w)) * 0x9e3779b97f4a7c15ULL;                                 \
+    h ^= (h) >> 29
 
-    for (p = (const uint8_t *) hotel_id; *p; p++) {
-        h = (h ^ *p) * 1099511628211ULL;
+    h = len;
+
+    for (i = 0; i + 8 <= len; i += 8) {
+        memcpy(&w, hotel_id + i, 8);
+        HT_MIX(h, w);
     }
 
-    *len = (size_t) (p - (const uint8_t *) hotel_id);
+    w = 0;
+    memcpy(&w, hotel_id + i, len - i);
 
-    for (i = 0; i < 3; i++) {
-        h = (h ^ (uint8_t) currency[i]) * 1099511628211ULL;
+    if (i < len) {
+        HT_MIX(h, w);
     }
 
-    for (i = 0; i < 8; i++) {
-        h = (h ^ (uint8_t) (bucket_start >> (i * 8))) * 1099511628211ULL;
+    if (len >= HT_AGG_ID_HEAD) {
+        memcpy(head, hotel_id, HT_AGG_ID_HEAD);
+
+    } else {
+        *head = w;
     }
 
-    return h ^ (h >> 29);
+    memcpy(&cur, currency, 4);
+    HT_MIX(h, cur & 0xffffff);
+    HT_MIX(h, (uint64_t) bucket_start);
+
+#undef HT_MIX
+
+    return h ^ (h >> 32);
+}
+
+
+static char *
+ht_batch_copy_id(ht_batch_t *b, const char *id, size_t len)
+{
+    char           *p;
+    size_t          size;
+    ht_id_block_t  *blk;
+
+    /* the blocks after b->ids_last are empty (ht_batch_reset()) */
+    for (blk = b->ids_last;
+         blk != NULL && blk->size - blk->used < len + 1;
+         blk = blk->next)
+    {
+        /* void */
+    }
+
+    if (blk == NULL) {
+        size = len + 1 > HT_ID_BLOCK_SIZE ? len + 1 : HT_ID_BLOCK_SIZE;
+
+        blk = malloc(sizeof(ht_id_block_t) + size);
+        if (blk == NULL) {
+            return NULL;
+        }
+
+        blk->next = NULL;
+        blk->size = size;
+        blk->used = 0;
+
+        if (b->ids == NULL) {
+            b->ids = blk;
+
+        } else {
+            while (b->ids_last->next != NULL) {
+                b->ids_last = b->ids_last->next;
+            }
+
+            b->ids_last->next = blk;
+        }
+    }
+
+    b->ids_last = blk;
+
+    p = blk->data + blk->used;
+    memcpy(p, id, len);
+    p[len] = '\0';
+    blk->used += len + 1;
+
+    return p;
 }
 
 
 static int
 ht_batch_grow(ht_batch_t *b)
 {
-    size_t     i, j, mask, nslots, cap;
-    uint32_t  *slots;
-    uint64_t   h;
-    ht_agg_t  *aggs, *a;
+    size_t      i, j, mask, nslots, cap;
+    ht_agg_t   *aggs;
+    ht_slot_t  *slots;
 
     if (b->naggs == b->aggs_cap) {
         cap = b->aggs_cap ? b->aggs_cap * 2 : HT_BATCH_MIN_SLOTS / 2;
 
-        aggs = realloc(b->aggs, cap * sizeof(ht_agg_t));
+        /* realloc() would not keep the alignment */
+        aggs = aligned_alloc(HT_AGG_ALIGN, cap * sizeof(ht_agg_t));
         if (aggs == NULL) {
             return -1;
         }
 
+        if (b->naggs > 0) {
+            memcpy(aggs, b->aggs, b->naggs * sizeof(ht_agg_t));
+        }
+
+        free(b->aggs);
         b->aggs = aggs;
         b->aggs_cap = cap;
     }
@@ -268,22 +394,27 @@ ht_batch_grow(ht_batch_t *b)
 
     nslots = b->nslots * 2;
 
-    slots = calloc(nslots, sizeof(uint32_t));
+    slots = calloc(nslots, sizeof(ht_slot_t));
     if (slots == NULL) {
         return -1;
     }
 
     mask = nslots - 1;
 
-    for (i = 0; i < b->naggs; i++) {
-        a = &b->aggs[i];
-        h = a->hash;
+    /* the hash kept in a slot is the low half of the key's: its low
+     * bits are the key's position in a table of any size */
+    for (i = 0; i < b->nslots; i++) {
+        if (b->slots[i].index == 0) {
+            continue;
+        }
 
-        for (j = h & mask; slots[j] != 0; j = (j + 1) & mask) {
+        for (j = b->slots[i].hash & mask; slots[j].index != 0;
+             j = (j + 1) & mask)
+        {
             /* void */
         }
 
-        slots[j] = (uint32_t) (i + 1);
+        slots[j] = b->slots[i];
     }
 
     free(b->slots);

@@ -533,7 +533,7 @@ ht_pg_agg_arrays(const ht_batch_t *b, ht_str_t *arr)
             }
         }
 
-        ht_str_text_elem(&arr[0], a->hotel_id, strlen(a->hotel_id));
+        ht_str_text_elem(&arr[0], a->hotel_id, a->id_len);
         ht_str_text_elem(&arr[1], a->currency, 3);
         ht_str_int_elem(&arr[2], a->bucket_start);
         ht_str_int_elem(&arr[3], a->count);

@@ -432,7 +432,8 @@ ht_sqlite_upsert(ht_store_t *s, const ht_batch_t *b, int64_t *overflowed,
         a = &b->aggs[i];
 
         sqlite3_reset(q->upsert);
-        sqlite3_bind_text(q->upsert, 1, a->hotel_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q->upsert, 1, a->hotel_id, (int) a->id_len,
+                          SQLITE_STATIC);
         sqlite3_bind_text(q->upsert, 2, a->currency, 3, SQLITE_STATIC);
         sqlite3_bind_int64(q->upsert, 3, a->bucket_start);
         sqlite3_bind_int64(q->upsert, 4, a->count);

@@ -47,7 +47,7 @@ int
 main(void)
 {
     int              i, sorted;
-    char             id[32];
+    char             id[32], long_id[HT_HOTEL_ID_MAX + 1];
     ht_batch_t       b;
     ht_record_t      r;
     const ht_agg_t  *a;
@@ -131,6 +131,58 @@ main(void)
     }
 
     ok(sorted, "sorted by hotel id");
+
+    /*
+     * ids that share the bytes an aggregate keeps beside its numbers
+     * and differ past them, or in length only; and, after a reset, ids
+     * of the longest size filling the reused blocks and new ones
+     */
+    ht_batch_reset(&b);
+
+    r = rec("abcdefgh", "EUR", 0, 1);
+    ht_batch_add(&b, &r);
+    r = rec("abcdefghi", "EUR", 0, 2);
+    ht_batch_add(&b, &r);
+    r = rec("abcdefgh-2", "EUR", 0, 3);
+    ht_batch_add(&b, &r);
+    r = rec("abcdefgh-1", "EUR", 0, 4);
+    ht_batch_add(&b, &r);
+    r = rec("abcdefg", "EUR", 0, 5);
+    ht_batch_add(&b, &r);
+    r = rec("abcdefghi", "EUR", 0, 6);
+    ht_batch_add(&b, &r);
+
+    is_int(b.naggs, 5, "ids alike in their first bytes kept apart");
+    a = find(&b, "abcdefghi", "EUR", 0);
+    ok(a != NULL && a->count == 2 && a->sum_micros == 8,
+       "an id longer than the head found again");
+
+    for (i = 0; i < 3000; i++) {
+        snprintf(long_id, sizeof(long_id), "%0*d", HT_HOTEL_ID_MAX, i);
+        r = rec(long_id, i % 2 ? "USD" : "EUR", 3600, 1);
+        ht_batch_add(&b, &r);
+    }
+
+    snprintf(long_id, sizeof(long_id), "%0*d", HT_HOTEL_ID_MAX, 2999);
+    a = find(&b, long_id, "USD", 3600);
+    ok(a != NULL && a->count == 1 && a->id_len == HT_HOTEL_ID_MAX,
+       "ids of the longest size kept whole");
+
+    ht_batch_sort(&b);
+    sorted = 1;
+
+    for (i = 1; i < (int) b.naggs; i++) {
+        if (strcmp(b.aggs[i - 1].hotel_id, b.aggs[i].hotel_id) >= 0) {
+            sorted = 0;
+        }
+    }
+
+    ok(sorted, "ids alike in their first bytes in strcmp() order");
+    is_str(b.aggs[0].hotel_id, "000000000000000000000000000000000000000000"
+           "0000000000000000000000000000000000000000000000000000000000000000"
+           "0000000000000000000000", "the smallest first");
+    is_str(b.aggs[b.naggs - 5].hotel_id, "abcdefg", "a shorter id first");
+    is_str(b.aggs[b.naggs - 1].hotel_id, "abcdefghi", "then longer ones");
 
     ht_batch_free(&b);
 
