@@ -93,6 +93,8 @@ static const char  ht_usage_text[] =
 int
 main(int argc, char **argv)
 {
+    ht_store_init_process();
+
     if (argc < 2) {
         ht_usage(stderr);
         return HT_EXIT_USAGE;

@@ -15,6 +15,13 @@ static int ht_store_is_conninfo(const char *spec);
 static void ht_store_test_stop(void);
 
 
+void
+ht_store_init_process(void)
+{
+    ht_store_sqlite_init_process();
+}
+
+
 ht_store_t *
 ht_store_open(const char *spec, char *err, size_t errlen)
 {

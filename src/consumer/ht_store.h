@@ -168,6 +168,12 @@ struct ht_store_s {
 
 
 /*
+ * The process's settings of the database libraries, before any store is
+ * opened (from main(), once): they are process-wide.
+ */
+void ht_store_init_process(void);
+
+/*
  * Opens the database named by spec: "postgresql://...", "postgres://..."
  * or a libpq "key=value ..." string for PostgreSQL; "sqlite:PATH" or a
  * plain path for SQLite.  Returns a store to close with s->ops->close(),
@@ -199,6 +205,7 @@ int ht_store_check_bucket(ht_store_t *s, int64_t bucket_s, char *err,
     size_t errlen);
 
 /* the backends behind ht_store_open() */
+void ht_store_sqlite_init_process(void);
 ht_store_t *ht_store_sqlite_open(const char *path, char *err, size_t errlen);
 ht_store_t *ht_store_pg_open(const char *conninfo, char *err, size_t errlen);
 

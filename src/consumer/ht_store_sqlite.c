@@ -120,6 +120,22 @@ static const char  ht_sqlite_schema[] =
     ");";
 
 
+/*
+ * hotel-trends uses SQLite from one thread: without its mutexes and its
+ * count of memory in use, each bind, step and allocation of a batch's
+ * upserts no longer takes a lock.  perf: 6 % of the consumer reading
+ * page records went to those locks.  Both are process-wide and only
+ * taken before SQLite's first use (later calls are refused), hence
+ * here, once, rather than in each open.
+ */
+void
+ht_store_sqlite_init_process(void)
+{
+    (void) sqlite3_config(SQLITE_CONFIG_SINGLETHREAD);
+    (void) sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+
 ht_store_t *
 ht_store_sqlite_open(const char *path, char *err, size_t errlen)
 {
@@ -134,17 +150,6 @@ ht_store_sqlite_open(const char *path, char *err, size_t errlen)
     }
 
     q->store.ops = &ht_sqlite_ops;
-
-    /*
-     * hotel-trends uses SQLite from one thread: without its mutexes and
-     * its count of memory in use (both process-wide, so set before its
-     * first use; later calls are refused, harmlessly), each bind, step
-     * and allocation of a batch's upserts no longer takes a lock.  perf:
-     * 6 % of the consumer reading page records went to those locks.
-     */
-
-    (void) sqlite3_config(SQLITE_CONFIG_SINGLETHREAD);
-    (void) sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 
     rc = sqlite3_open_v2(path, &q->db,
                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);

@@ -110,6 +110,9 @@ main(void)
     ht_offset_t      offs[2];
     ht_offset_cas_t  cas[2];
 
+    /* as hotel-trends runs SQLite: one thread, no mutexes */
+    ht_store_init_process();
+
     ok(mkdtemp(dir) != NULL, "temp dir");
     snprintf(path, sizeof(path), "%s/t.db", dir);
     snprintf(spec, sizeof(spec), "sqlite:%s", path);
