@@ -55,24 +55,45 @@ ht_store_sqlite_path(const char *spec)
 }
 
 
+/*
+ * HT_STORE_AGAIN from the upsert (a refused aggregate among several in a
+ * statement) runs the transaction once more, one aggregate a statement:
+ * rolled back, nothing of it stays, and the offsets are compared again.
+ */
 int
 ht_store_apply(ht_store_t *s, const char *topic, const ht_batch_t *b,
     const ht_offset_cas_t *cas, size_t n, char *err, size_t errlen)
 {
-    int                    rc;
+    int                    rc, each;
     int64_t                overflowed, count;
     ht_reject_e            r;
     const ht_store_ops_t  *ops = s->ops;
 
-    if (ops->begin(s, err, errlen) != HT_STORE_OK) {
-        return HT_STORE_ERROR;
+    for (each = 0; /* void */; each = 1) {
+        if (ops->begin(s, err, errlen) != HT_STORE_OK) {
+            return HT_STORE_ERROR;
+        }
+
+        rc = ops->cas(s, topic, cas, n, err, errlen);
+
+        if (rc == HT_STORE_OK) {
+            if (!each) {
+                ht_store_test_stop();
+            }
+
+            rc = ops->upsert(s, b, each, &overflowed, err, errlen);
+        }
+
+        if (rc != HT_STORE_AGAIN || each) {
+            break;
+        }
+
+        ops->rollback(s);
     }
 
-    rc = ops->cas(s, topic, cas, n, err, errlen);
-
-    if (rc == HT_STORE_OK) {
-        ht_store_test_stop();
-        rc = ops->upsert(s, b, &overflowed, err, errlen);
+    if (rc == HT_STORE_AGAIN) {
+        snprintf(err, errlen, "upsert: refused aggregates not told apart");
+        rc = HT_STORE_ERROR;
     }
 
     for (r = HT_REJECT_NONE + 1; rc == HT_STORE_OK && r < HT_REJECT_MAX; r++)

@@ -44,6 +44,9 @@
 #define HT_STORE_LOST     -2    /* a partition's offsets compare-and-set
                                  * failed: its lease or offset moved on */
 #define HT_STORE_MISMATCH -3    /* the database's bucket size is another */
+#define HT_STORE_AGAIN    -4    /* upsert: some aggregates were refused
+                                 * and the statements cannot say which;
+                                 * roll back and upsert them one by one */
 
 
 typedef struct {
@@ -117,13 +120,16 @@ typedef struct {
      * set to the records of those whose sum would overflow int64 in the
      * table, which are left as they were; add_rejected for each reason
      * with records; commit.  After a failure, rollback, which reports
-     * nothing: the failure that led there is the one to tell.
+     * nothing: the failure that led there is the one to tell.  An upsert
+     * that writes several aggregates a statement may return
+     * HT_STORE_AGAIN, never with each set: each asks for one aggregate a
+     * statement, each one's refusal seen.
      */
     int  (*begin)(ht_store_t *s, char *err, size_t errlen);
     int  (*cas)(ht_store_t *s, const char *topic, const ht_offset_cas_t *cas,
                 size_t n, char *err, size_t errlen);
-    int  (*upsert)(ht_store_t *s, const ht_batch_t *b, int64_t *overflowed,
-                   char *err, size_t errlen);
+    int  (*upsert)(ht_store_t *s, const ht_batch_t *b, int each,
+                   int64_t *overflowed, char *err, size_t errlen);
     int  (*add_rejected)(ht_store_t *s, const char *reason, int64_t count,
                          char *err, size_t errlen);
     int  (*commit)(ht_store_t *s, char *err, size_t errlen);

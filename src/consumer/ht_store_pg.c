@@ -55,7 +55,7 @@ static int ht_pg_read(ht_store_t *s, const char *topic, ht_offset_t *parts,
 static int ht_pg_begin(ht_store_t *s, char *err, size_t errlen);
 static int ht_pg_cas(ht_store_t *s, const char *topic,
     const ht_offset_cas_t *cas, size_t n, char *err, size_t errlen);
-static int ht_pg_upsert(ht_store_t *s, const ht_batch_t *b,
+static int ht_pg_upsert(ht_store_t *s, const ht_batch_t *b, int each,
     int64_t *overflowed, char *err, size_t errlen);
 static void ht_pg_agg_arrays(const ht_batch_t *b, ht_str_t *arr);
 static int ht_pg_add_rejected(ht_store_t *s, const char *reason,
@@ -459,10 +459,11 @@ ht_pg_cas(ht_store_t *s, const char *topic, const ht_offset_cas_t *cas,
 }
 
 
-/* the aggregates in one statement; *overflowed: see ht_pg_upsert_sql */
+/* the aggregates in one statement, which says which it refused (each
+ * changes nothing); *overflowed: see ht_pg_upsert_sql */
 static int
-ht_pg_upsert(ht_store_t *s, const ht_batch_t *b, int64_t *overflowed,
-    char *err, size_t errlen)
+ht_pg_upsert(ht_store_t *s, const ht_batch_t *b, int each,
+    int64_t *overflowed, char *err, size_t errlen)
 {
     int          k, rc;
     ht_pg_t     *p = (ht_pg_t *) s;

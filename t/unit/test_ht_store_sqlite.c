@@ -99,10 +99,10 @@ scan(ht_store_t *s, const char *hotel)
 int
 main(void)
 {
-    int              fd;
+    int              fd, i;
     char             dir[] = "/tmp/test_ht_store_XXXXXX", path[128];
     char             spec[160], err[512], rej[512], wal[160], shm[160];
-    char             path2[128];
+    char             path2[128], id[16];
     int64_t          bucket;
     scan_t           sc;
     ht_batch_t       b;
@@ -232,6 +232,61 @@ main(void)
     s->ops->rejected(s, rej_cb, rej, err, sizeof(err));
     is_str(rej, "bad_currency=4;sum_overflow=1;undecodable=2;",
            "sum_overflow counted");
+
+    /*
+     * more aggregates than one statement takes: whole statements and a
+     * tail; then one refused among them (the 101st in the key order,
+     * in the second statement), which sends the batch back to one
+     * aggregate a statement from a savepoint
+     */
+    ht_batch_reset(&b);
+
+    for (i = 0; i < 200; i++) {
+        snprintf(id, sizeof(id), "%c%03d", i < 100 ? 'a' : 'c', i);
+        add(&b, id, "EUR", 0, 1);
+    }
+
+    add(&b, "ok", "EUR", 0, 11);
+    ht_batch_sort(&b);
+    cas[0].expected = 22;
+    cas[0].next_offset = 23;
+    is_int(ht_store_apply(s, "topic", &b, cas, 1, err, sizeof(err)),
+           HT_STORE_OK, "a batch of 201 aggregates");
+    sc = scan(s, NULL);
+    is_int(sc.rows, 204, "every aggregate a row");
+    is_int(sc.count, 209, "every record counted");
+
+    ht_batch_reset(&b);
+    add(&b, "big", "EUR", 0, 11);
+
+    for (i = 0; i < 200; i++) {
+        snprintf(id, sizeof(id), "%c%03d", i < 100 ? 'a' : 'c', i);
+        add(&b, id, "EUR", 0, 2);
+    }
+
+    add(&b, "ok", "EUR", 0, 11);
+    ht_batch_sort(&b);
+    cas[0].expected = 23;
+    cas[0].next_offset = 24;
+    is_int(ht_store_apply(s, "topic", &b, cas, 1, err, sizeof(err)),
+           HT_STORE_OK, "a batch of 202 aggregates, one refused");
+    sc = scan(s, NULL);
+    is_int(sc.rows, 204, "no row more");
+    is_int(sc.count, 410, "every record but the refused one counted");
+    sc = scan(s, "big");
+    is_int(sc.count, 1, "the refused aggregate not added");
+    is_int(sc.sum, INT64_MAX - 10, "its sum unchanged");
+    sc = scan(s, "a010");
+    is_int(sc.sum, 3, "an aggregate of the statement before added once");
+    sc = scan(s, "c110");
+    is_int(sc.sum, 3, "an aggregate of the same statement added once");
+    sc = scan(s, "ok");
+    is_int(sc.count, 3, "the tail added once");
+
+    rej[0] = '\0';
+    s->ops->rejected(s, rej_cb, rej, err, sizeof(err));
+    is_str(rej, "bad_currency=4;sum_overflow=2;undecodable=2;",
+           "the refused aggregate counted as sum_overflow");
 
     {
         sqlite3       *db;
