@@ -17,7 +17,9 @@
 typedef struct {
     const char  *hotel_id;         /* hotel_id_len bytes, no NUL needed */
     size_t       hotel_id_len;
-    int          hotel_id_nul;     /* the id holds a NUL byte */
+    int          hotel_id_nul;     /* the id holds a NUL byte: set by */
+                                   /* protobuf-c's reading only (see */
+                                   /* ht_wire_result()) */
     int64_t      rate_micros;
     const char  *currency;
     size_t       currency_len;
