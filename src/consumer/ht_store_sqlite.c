@@ -10,8 +10,8 @@
  *
  * Integer overflow: SQLite silently turns an overflowing integer sum into
  * a REAL, which would make sums inexact forever.  The upsert refuses the
- * update when the new sum is not an integer, and its records are rejected
- * as sum_overflow.
+ * update when the new sum or count would pass INT64_MAX, and its records
+ * are rejected as sum_overflow.
  */
 
 #include <stdio.h>
@@ -287,8 +287,16 @@ ht_sqlite_prepare(ht_sqlite_t *q, char *err, size_t errlen)
 /*
  * The upsert of rows aggregates, in the order given (the batch's, which
  * every writer follows); the caller frees it.  An update is refused when
- * the new sum would not be an integer (see the top of this file): that
- * row is then not changed.
+ * the new sum or count would pass INT64_MAX (see the top of this file):
+ * that row is then not changed.
+ *
+ * The test is "a <= INT64_MAX - b", b being the batch's sum or count,
+ * never below 1 (a rate is at least 1 micro-unit, bad_rate otherwise),
+ * so that the subtraction cannot overflow; it refuses exactly what
+ * typeof(a + b) = 'integer' refused when a and b are positive, as every
+ * sum and count is.  min and max by CASE.  Both without a function call
+ * (typeof, min, max): callgrind, 1 M page results, 100,000 updated rows:
+ * the upserts 997 M -> 929 M instructions.
  */
 static char *
 ht_sqlite_upsert_sql(size_t rows)
@@ -304,10 +312,12 @@ ht_sqlite_upsert_sql(size_t rows)
         " ON CONFLICT (hotel_id, currency, bucket_start) DO UPDATE SET"
         " count = count + excluded.count,"
         " sum_micros = sum_micros + excluded.sum_micros,"
-        " min_micros = min(min_micros, excluded.min_micros),"
-        " max_micros = max(max_micros, excluded.max_micros)"
-        " WHERE typeof(sum_micros + excluded.sum_micros) = 'integer'"
-        " AND typeof(count + excluded.count) = 'integer'";
+        " min_micros = CASE WHEN excluded.min_micros < min_micros"
+        " THEN excluded.min_micros ELSE min_micros END,"
+        " max_micros = CASE WHEN excluded.max_micros > max_micros"
+        " THEN excluded.max_micros ELSE max_micros END"
+        " WHERE sum_micros <= 9223372036854775807 - excluded.sum_micros"
+        " AND count <= 9223372036854775807 - excluded.count";
 
     sql = malloc(sizeof(head) + rows * sizeof(row) + sizeof(tail));
     if (sql == NULL) {

@@ -288,6 +288,27 @@ main(void)
     is_str(rej, "bad_currency=4;sum_overflow=2;undecodable=2;",
            "the refused aggregate counted as sum_overflow");
 
+    /* a sum that reaches INT64_MAX exactly is taken */
+    ht_batch_reset(&b);
+    add(&b, "edge", "EUR", 0, INT64_MAX - 10);
+    cas[0].expected = 24;
+    cas[0].next_offset = 25;
+    ht_store_apply(s, "topic", &b, cas, 1, err, sizeof(err));
+    ht_batch_reset(&b);
+    add(&b, "edge", "EUR", 0, 10);
+    cas[0].expected = 25;
+    cas[0].next_offset = 26;
+    is_int(ht_store_apply(s, "topic", &b, cas, 1, err, sizeof(err)),
+           HT_STORE_OK, "a batch that brings a sum to INT64_MAX");
+    sc = scan(s, "edge");
+    is_int(sc.count, 2, "taken");
+    is_int(sc.sum, INT64_MAX, "the sum is INT64_MAX");
+
+    rej[0] = '\0';
+    s->ops->rejected(s, rej_cb, rej, err, sizeof(err));
+    is_str(rej, "bad_currency=4;sum_overflow=2;undecodable=2;",
+           "nothing more refused");
+
     {
         sqlite3       *db;
         sqlite3_stmt  *st;
