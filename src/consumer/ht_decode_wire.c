@@ -65,7 +65,7 @@ static inline int ht_wire_next(ht_wire_t *w, ht_wire_field_t *f);
 static int ht_wire_result(const uint8_t *p, size_t len,
     ht_decode_values_t *v, int64_t *time_ms);
 static int ht_wire_page(const uint8_t *p, size_t len, int64_t *time_ms,
-    ht_decode_values_t *kept);
+    ht_decode_values_t *kept, size_t *nresults);
 
 
 int
@@ -87,7 +87,7 @@ int
 ht_decode_page_wire(const void *value, size_t len, int64_t now_ms,
     int64_t bucket_s, ht_decode_result_pt each, void *ctx)
 {
-    size_t              i;
+    size_t              i, n;
     int64_t             time_ms, unused;
     ht_wire_t           w;
     ht_record_t         rec;
@@ -95,11 +95,24 @@ ht_decode_page_wire(const void *value, size_t len, int64_t now_ms,
     ht_wire_field_t     f;
     ht_decode_values_t  v, kept[HT_WIRE_KEPT];
 
-    if (value == NULL || ht_wire_page(value, len, &time_ms, kept) != 0) {
+    if (value == NULL || ht_wire_page(value, len, &time_ms, kept, &n) != 0) {
         return HT_DECODE_DECLINED;
     }
 
-    /* every result was read: each one handed over, in order */
+    /* every result was read: each one handed over, in order; the kept
+     * ones without reading the page again */
+
+    for (i = 0; i < n && i < HT_WIRE_KEPT; i++) {
+        reason = ht_decode_check(&kept[i], time_ms, now_ms, bucket_s, &rec);
+
+        if (each(ctx, reason, &rec) != 0) {
+            return HT_DECODE_STOPPED;
+        }
+    }
+
+    if (n <= HT_WIRE_KEPT) {
+        return HT_REJECT_NONE;
+    }
 
     w.p = value;
     w.end = w.p + len;
@@ -110,18 +123,11 @@ ht_decode_page_wire(const void *value, size_t len, int64_t now_ms,
     memset(&f, 0, sizeof(ht_wire_field_t));
 
     while (ht_wire_next(&w, &f) == 1) {
-        if (f.number != 3) {
+        if (f.number != 3 || i++ < HT_WIRE_KEPT) {
             continue;
         }
 
-        if (i < HT_WIRE_KEPT) {
-            v = kept[i];
-
-        } else {
-            (void) ht_wire_result(f.bytes, f.len, &v, &unused);
-        }
-
-        i++;
+        (void) ht_wire_result(f.bytes, f.len, &v, &unused);
 
         reason = ht_decode_check(&v, time_ms, now_ms, bucket_s, &rec);
 
@@ -135,13 +141,14 @@ ht_decode_page_wire(const void *value, size_t len, int64_t now_ms,
 
 
 /*
- * A SearchPage: 0 if every field and every result is read, its time, and
- * its first HT_WIRE_KEPT results' values in kept.
+ * A SearchPage: 0 if every field and every result is read, its time, its
+ * first HT_WIRE_KEPT results' values in kept, and in *n its number of
+ * results.
  */
 
 static int
 ht_wire_page(const uint8_t *p, size_t len, int64_t *time_ms,
-    ht_decode_values_t *kept)
+    ht_decode_values_t *kept, size_t *nresults)
 {
     int                 rc;
     size_t              n;
@@ -186,6 +193,8 @@ ht_wire_page(const uint8_t *p, size_t len, int64_t *time_ms,
             break;
         }
     }
+
+    *nresults = n;
 
     return rc;
 }

@@ -223,6 +223,16 @@ check_pages(void)
     is_int(s.n, 2000, "page of 2,000 results (past the stack arena): all");
     ok(s.reasons[1999] == HT_REJECT_NONE, "  the last one good");
 
+    /* the 65th result, the first the wire reading does not keep from
+     * its first pass, is read again in its place */
+    memset(&s, 0, sizeof(s));
+    len = put_page(buf, 1749999999123LL, 100, 64);
+    ht_decode_page(buf, len, NOW_MS, bucket, seen, &s);
+    ok(s.n == 100 && s.reasons[63] == HT_REJECT_NONE
+       && s.reasons[64] == HT_REJECT_BAD_RATE
+       && s.reasons[65] == HT_REJECT_NONE,
+       "page of 100 results: the 65th in its place");
+
     memset(&s, 0, sizeof(s));
     s.stop_after = 2;
     len = put_page(buf, 1749999999123LL, 5, -1);
