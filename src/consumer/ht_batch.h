@@ -90,6 +90,20 @@ void ht_batch_reset(ht_batch_t *b);
  */
 int ht_batch_add(ht_batch_t *b, const ht_record_t *rec);
 
+/* the most records ht_batch_add_many() takes at once */
+#define HT_BATCH_MANY  32
+
+/*
+ * Adds n valid records (HT_BATCH_MANY at most), in order, as n calls of
+ * ht_batch_add() would, rc[i] set to what the i-th returned; the lookups
+ * of all n are started before the first is added, so that their cache
+ * misses overlap.  Returns 0, or HT_BATCH_NOMEM when a record ran out of
+ * memory: it and those after it were not added (rc[i] set for those
+ * before).
+ */
+int ht_batch_add_many(ht_batch_t *b, const ht_record_t *recs, size_t n,
+    int *rc);
+
 /* Adds n records rejected for reason (or n skipped offsets for
  * OFFSET_GAP, which are no records of the batch). */
 void ht_batch_reject(ht_batch_t *b, ht_reject_e reason, int64_t n);

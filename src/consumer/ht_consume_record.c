@@ -33,11 +33,14 @@ typedef enum {
 } ht_value_e;
 
 
-/* one page record being taken */
+/* one page record being taken; its valid results are added
+ * HT_BATCH_MANY at a time (ht_batch_add_many()) */
 typedef struct {
     ht_consumer_t              *consumer;
     const rd_kafka_message_t   *message;
     ht_reject_e                 first_rejected;
+    size_t                      nrecs;
+    ht_record_t                 recs[HT_BATCH_MANY];
 } ht_page_walk_t;
 
 
@@ -50,7 +53,10 @@ static void ht_consume_page(ht_consumer_t *c, const rd_kafka_message_t *m,
     int64_t wall_ms);
 static int ht_consume_page_result(void *ctx, ht_reject_e reason,
     const ht_record_t *rec);
+static int ht_consume_page_add(ht_page_walk_t *walk);
 static int ht_consume_add(ht_consumer_t *c, const ht_record_t *rec,
+    const rd_kafka_message_t *m);
+static void ht_consume_added(ht_consumer_t *c, int rc,
     const rd_kafka_message_t *m);
 static void ht_consume_reject(ht_consumer_t *c, ht_reject_e reason,
     const rd_kafka_message_t *m);
@@ -219,9 +225,14 @@ ht_consume_page(ht_consumer_t *c, const rd_kafka_message_t *m,
     walk.consumer = c;
     walk.message = m;
     walk.first_rejected = HT_REJECT_NONE;
+    walk.nrecs = 0;
 
     rc = ht_decode_page(m->payload, m->len, wall_ms, c->o->bucket_s,
                         ht_consume_page_result, &walk);
+
+    if (rc != HT_DECODE_STOPPED) {
+        (void) ht_consume_page_add(&walk);
+    }
 
     if (rc == HT_REJECT_UNDECODABLE) {
         /* no result can be read from it: one record rejected */
@@ -241,10 +252,9 @@ ht_consume_page_result(void *ctx, ht_reject_e reason, const ht_record_t *rec)
     ht_page_walk_t  *walk = ctx;
 
     if (reason == HT_REJECT_NONE) {
-        /* a sum overflow is noted there, and, as for a result record,
-         * copies nothing to the dead-letter topic */
-        return ht_consume_add(walk->consumer, rec, walk->message)
-               == HT_BATCH_NOMEM ? -1 : 0;
+        walk->recs[walk->nrecs++] = *rec;
+
+        return walk->nrecs == HT_BATCH_MANY ? ht_consume_page_add(walk) : 0;
     }
 
     ht_batch_reject(&walk->consumer->batch, reason, 1);
@@ -252,6 +262,41 @@ ht_consume_page_result(void *ctx, ht_reject_e reason, const ht_record_t *rec)
 
     if (walk->first_rejected == HT_REJECT_NONE) {
         walk->first_rejected = reason;
+    }
+
+    return 0;
+}
+
+
+/*
+ * The page's valid results held so far, added to the batch in their
+ * order: 0, or -1 when the run is over (out of memory).  Only their
+ * order among themselves counts (which of two overflows a sum): a result
+ * rejected meanwhile was counted at once, and the batch is written only
+ * after the page.
+ */
+static int
+ht_consume_page_add(ht_page_walk_t *walk)
+{
+    int     rc[HT_BATCH_MANY];
+    size_t  i, n;
+
+    n = walk->nrecs;
+    walk->nrecs = 0;
+
+    if (n == 0) {
+        return 0;
+    }
+
+    if (ht_batch_add_many(&walk->consumer->batch, walk->recs, n, rc) != 0) {
+        ht_consume_added(walk->consumer, HT_BATCH_NOMEM, walk->message);
+        return -1;
+    }
+
+    for (i = 0; i < n; i++) {
+        /* a sum overflow is noted there, and, as for a result record,
+         * copies nothing to the dead-letter topic */
+        ht_consume_added(walk->consumer, rc[i], walk->message);
     }
 
     return 0;
@@ -268,19 +313,27 @@ ht_consume_add(ht_consumer_t *c, const ht_record_t *rec,
 
     rc = ht_batch_add(&c->batch, rec);
 
+    ht_consume_added(c, rc, m);
+
+    return rc;
+}
+
+
+/* what ht_batch_add() returned for a record of m, seen to */
+static void
+ht_consume_added(ht_consumer_t *c, int rc, const rd_kafka_message_t *m)
+{
     if (rc == HT_BATCH_NOMEM) {
         ht_log_error("out of memory adding to the batch");
         ht_consume_drop(c, "out of memory");
         c->fatal = 1;
-        return rc;
+        return;
     }
 
     if (rc == HT_REJECT_SUM_OVERFLOW) {
         /* ht_batch_add() has added it to the batch's rejected */
         ht_consume_note_rejected(c, rc, m);
     }
-
-    return rc;
 }
 
 

@@ -43,6 +43,73 @@ find(const ht_batch_t *b, const char *hotel, const char *cur, int64_t bucket)
 }
 
 
+/*
+ * ht_batch_add_many() against ht_batch_add() one by one: the same
+ * records (repeated keys, a sum that overflows between two of the same
+ * group, enough keys to grow the table midway) give the same batch and
+ * the same returns
+ */
+static void
+check_add_many(void)
+{
+    int              rc_one[HT_BATCH_MANY], rc_many[HT_BATCH_MANY];
+    int              same_rc, same_aggs;
+    char             id[32];
+    size_t           i, j, n;
+    ht_batch_t       one, many;
+    ht_record_t      recs[HT_BATCH_MANY];
+    const ht_agg_t  *a, *b;
+
+    ht_batch_init(&one);
+    ht_batch_init(&many);
+    same_rc = 1;
+
+    for (i = 0; i < 3000; i += n) {
+        n = 1 + i % HT_BATCH_MANY;
+
+        for (j = 0; j < n; j++) {
+            snprintf(id, sizeof(id), "hotel-%zu", (i + j) % 1500);
+            recs[j] = rec(id, (i + j) % 7 ? "EUR" : "USD", 3600,
+                          (i + j) % 500 == 0 ? INT64_MAX - 5 : 7);
+            rc_one[j] = ht_batch_add(&one, &recs[j]);
+        }
+
+        if (ht_batch_add_many(&many, recs, n, rc_many) != 0
+            || memcmp(rc_one, rc_many, n * sizeof(int)) != 0)
+        {
+            same_rc = 0;
+        }
+    }
+
+    ok(same_rc, "add_many: each record's return as ht_batch_add()'s");
+    is_int(many.naggs, one.naggs, "add_many: as many aggregates");
+    is_int(many.records, one.records, "add_many: as many records");
+    is_int(many.rejected[HT_REJECT_SUM_OVERFLOW],
+           one.rejected[HT_REJECT_SUM_OVERFLOW], "add_many: as many overflows");
+    ok(one.rejected[HT_REJECT_SUM_OVERFLOW] > 0, "  (some)");
+    ok(one.nslots > 1024, "  (the table grew)");
+
+    same_aggs = (one.naggs == many.naggs);
+
+    for (i = 0; same_aggs && i < one.naggs; i++) {
+        a = &one.aggs[i];
+        b = &many.aggs[i];
+        same_aggs = strcmp(a->hotel_id, b->hotel_id) == 0
+                    && memcmp(a->currency, b->currency, 4) == 0
+                    && a->bucket_start == b->bucket_start
+                    && a->count == b->count
+                    && a->sum_micros == b->sum_micros
+                    && a->min_micros == b->min_micros
+                    && a->max_micros == b->max_micros;
+    }
+
+    ok(same_aggs, "add_many: the same aggregates, in the same order");
+
+    ht_batch_free(&one);
+    ht_batch_free(&many);
+}
+
+
 int
 main(void)
 {
@@ -185,6 +252,8 @@ main(void)
     is_str(b.aggs[b.naggs - 1].hotel_id, "abcdefghi", "then longer ones");
 
     ht_batch_free(&b);
+
+    check_add_many();
 
     return done_testing();
 }
