@@ -236,8 +236,8 @@ main(void)
     /*
      * more aggregates than one statement takes: whole statements and a
      * tail; then one refused among them (the 101st in the key order,
-     * in the second statement), which sends the batch back to one
-     * aggregate a statement from a savepoint
+     * in the second statement), which sends the transaction back to be
+     * run again, one aggregate a statement
      */
     ht_batch_reset(&b);
 
