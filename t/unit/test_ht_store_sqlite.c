@@ -38,8 +38,13 @@ scan_cb(const ht_row_t *row, void *ctx, char *err, size_t errlen)
                  row->currency, (long long) row->bucket_start);
     }
 
+    /*
+     * summed in unsigned, wrapping: a scan of every row may meet one
+     * whose sum is near INT64_MAX (the overflow tests), and only the
+     * scans of one hotel read sum
+     */
     s->count += row->count;
-    s->sum += row->sum_micros;
+    s->sum = (int64_t) ((uint64_t) s->sum + (uint64_t) row->sum_micros);
     s->min = row->min_micros;
     s->max = row->max_micros;
 
