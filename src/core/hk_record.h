@@ -82,6 +82,13 @@ const char *hk_skip_reason_name(hk_skip_reason_t reason);
 int hk_record_id_valid(const char *id, size_t len);
 
 /*
+ * The same verdict for text known to be UTF-8 without a character below
+ * 0x20 (a string of a page simdjson's stage 1 has checked, or a number's
+ * digits): only its length and DEL are left to look at.
+ */
+int hk_record_id_valid_text(const char *id, size_t len);
+
+/*
  * 0 if s[0..len) is a currency: its code, upper case and NUL-terminated,
  * is then in out (HK_RECORD_CURRENCY_LEN + 1 bytes).  -1 if it is not.
  */

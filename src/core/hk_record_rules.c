@@ -3,6 +3,8 @@
  * encoding so that whoever checks values needs no protobuf code.
  */
 
+#include <string.h>
+
 #include "hk_record.h"
 #include "hk_utf8.h"
 
@@ -39,6 +41,15 @@ hk_record_id_valid(const char *id, size_t len)
            && len <= HK_RECORD_MAX_ID
            && !hk_utf8_has_control(p, len)
            && hk_utf8_valid(p, len);
+}
+
+
+int
+hk_record_id_valid_text(const char *id, size_t len)
+{
+    return len > 0
+           && len <= HK_RECORD_MAX_ID
+           && memchr(id, 0x7f, len) == NULL;
 }
 
 

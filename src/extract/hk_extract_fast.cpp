@@ -225,19 +225,17 @@ hk_fast_same(const hk_extract_name_t *name, const char *k, size_t len)
 
 /*
  * The same in a page without a backslash, where a key's string is its
- * bytes up to the first quote: the key at k, its opening quote room bytes
- * before the next token, is the name if it starts with the name's bytes
- * and a quote follows them.  Its end need not be looked for, and a name
- * with a quote or a backslash is no key of such a page.
+ * bytes up to the first quote: the key at k, whose first eight bytes are
+ * w and whose opening quote is room bytes before the next token, is the
+ * name if it starts with the name's bytes and a quote follows them.  Its
+ * end need not be looked for, and a name with a quote or a backslash is
+ * no key of such a page.
  */
 
 inline bool
-hk_fast_named(const hk_extract_name_t *name, const char *k, size_t room)
+hk_fast_named(const hk_extract_name_t *name, uint64_t w, const char *k,
+    size_t room)
 {
-    uint64_t  w;
-
-    memcpy(&w, k, 8);
-
     return (w & name->mask) == name->head
            && name->len + 1 < room
            && k[name->len] == '"'
@@ -342,14 +340,13 @@ hk_fast_push(hk_fast_state *st, int skip, hk_skip_reason_t reason,
 
 /*
  * The scalars' own syntax.  Each reads the token at *at, the next token
- * starting at at[1]: a valid page has one after every scalar (its root
- * is a container), so without one the page is malformed.
+ * starting at at[1]: after the last token, simdjson's sentinel, the
+ * page's end.
  */
 
 HK_FAST_INLINE bool
 hk_fast_string(const unsigned char *page, const uint32_t *at,
-    const uint32_t *last, bool backslashes, const char *&s, size_t &len,
-    bool &escaped)
+    bool backslashes, const char *&s, size_t &len, bool &escaped)
 {
     size_t  start, end;
 
@@ -359,10 +356,6 @@ hk_fast_string(const unsigned char *page, const uint32_t *at,
      * white space after a string.  Its UTF-8 and control characters are
      * stage 1's; its escapes are checked here.
      */
-
-    if (at + 1 >= last) {
-        return false;
-    }
 
     start = at[0];
     end = at[1];
@@ -386,20 +379,87 @@ hk_fast_string(const unsigned char *page, const uint32_t *at,
 }
 
 
+/*
+ * The usual number, [-]digits[.digits] in at most eight bytes with the
+ * next token right after it, checked in one word: a page's rates and
+ * coordinates, most of its numbers.  false is no verdict: the number is
+ * then read byte by byte (hk_fast_number()).
+ */
+
+HK_FAST_INLINE bool
+hk_fast_short_number(const unsigned char *p, size_t n, const char *&s,
+    size_t &len)
+{
+    size_t    i, d;
+    uint64_t  w, x, other;
+
+    static const uint64_t  zeros = 0x3030303030303030ULL;
+    static const uint64_t  lows = 0x7f7f7f7f7f7f7f7fULL;
+    static const uint64_t  sixes = 0x7676767676767676ULL;
+    static const uint64_t  highs = 0x8080808080808080ULL;
+
+    if (n == 0 || n > 8) {
+        return false;
+    }
+
+    /*
+     * A byte less '0' is a digit if below 10: adding 0x76 to its low
+     * seven bits sets the high bit of any other (no carry leaves a
+     * byte), as does its own high bit.  other: the non-digits' high bits
+     * in the number's n bytes, a leading minus left out.
+     */
+
+    memcpy(&w, p, 8);
+    x = w ^ zeros;
+    other = (((x & lows) + sixes) | x) & highs & (~0ULL >> (64 - 8 * n));
+
+    i = p[0] == '-';
+    other &= ~((uint64_t) i << 7);
+
+    if (other == 0) {
+        /* an integer: a digit at least, no leading zero but "0" itself */
+        if (n == i || (p[i] == '0' && n > i + 1)) {
+            return false;
+        }
+
+    } else {
+        /* one point, with digits on both sides, "0" or no zero before */
+
+        if (other & (other - 1)) {
+            return false;
+        }
+
+        d = (size_t) __builtin_ctzll(other) / 8;
+
+        if (p[d] != '.' || d == i || d == n - 1
+            || (p[i] == '0' && d > i + 1))
+        {
+            return false;
+        }
+    }
+
+    s = (const char *) p;
+    len = n;
+
+    return true;
+}
+
+
 /* JSON's grammar for a number (yajl's), ending at white space or a token */
 
 HK_FAST_INLINE bool
 hk_fast_number(const unsigned char *page, const uint32_t *at,
-    const uint32_t *last, const char *&s, size_t &len)
+    const char *&s, size_t &len)
 {
     const unsigned char  *p, *q, *end;
 
-    if (at + 1 >= last) {
-        return false;
-    }
-
     p = page + at[0];
     end = page + at[1];
+
+    if (hk_fast_short_number(p, (size_t) (end - p), s, len)) {
+        return true;
+    }
+
     q = p;
 
     if (*q == '-') {
@@ -457,13 +517,9 @@ hk_fast_number(const unsigned char *page, const uint32_t *at,
 
 HK_FAST_INLINE bool
 hk_fast_literal(const unsigned char *page, const uint32_t *at,
-    const uint32_t *last, const char *word, size_t len)
+    const char *word, size_t len)
 {
     size_t  room;
-
-    if (at + 1 >= last) {
-        return false;
-    }
 
     room = at[1] - at[0];
 
@@ -513,7 +569,7 @@ hk_fast_open(hk_fast_state *st, const hk_extract_rules_t *rules,
     unsigned deeper, bool &found, uint32_t &position, hk_extract_fields_t &f,
     hk_fast_frame *frames, size_t &depth)
 {
-    int             i;
+    unsigned        b;
     hk_fast_frame  *fr;
 
     if (depth == rules->max_depth || depth == HK_FAST_MAX_DEPTH) {
@@ -560,13 +616,10 @@ hk_fast_open(hk_fast_state *st, const hk_extract_rules_t *rules,
         break;
 
     case HK_FAST_FIELD:
-        for (i = 0; i < HK_NFIELDS; i++) {
-            if (leaf & (1u << i)) {
-                hk_extract_field_set(&f, i,
-                                     c == '{' ? HK_JSON_MAP
-                                              : HK_JSON_ARRAY,
-                                     NULL, 0);
-            }
+        for (b = leaf; b; b &= b - 1) {
+            hk_extract_field_set(&f, __builtin_ctz(b),
+                                 c == '{' ? HK_JSON_MAP : HK_JSON_ARRAY,
+                                 NULL, 0);
         }
 
         if (c == '{' && deeper) {
@@ -591,11 +644,10 @@ hk_fast_open(hk_fast_state *st, const hk_extract_rules_t *rules,
 
 HK_FAST_INLINE bool
 hk_fast_scalar(hk_fast_state *st, const unsigned char *page,
-    const uint32_t *at, const uint32_t *last, bool backslashes,
-    unsigned char c, unsigned what, unsigned leaf, hk_extract_fields_t &f,
-    uint32_t &position)
+    const uint32_t *at, bool backslashes, unsigned char c, unsigned what,
+    unsigned leaf, hk_extract_fields_t &f, uint32_t &position)
 {
-    int             i;
+    unsigned        b;
     bool            escaped;
     size_t          len;
     const char     *s;
@@ -610,7 +662,7 @@ hk_fast_scalar(hk_fast_state *st, const unsigned char *page,
         type = HK_JSON_STRING;
 
         if (what == HK_FAST_FIELD && leaf) {
-            if (!hk_fast_string(page, at, last, backslashes, s, len,
+            if (!hk_fast_string(page, at, backslashes, s, len,
                                 escaped)
                 || escaped)
             {
@@ -618,7 +670,7 @@ hk_fast_scalar(hk_fast_state *st, const unsigned char *page,
             }
 
         } else if (backslashes
-                   && !hk_fast_string(page, at, last, true, s, len, escaped))
+                   && !hk_fast_string(page, at, true, s, len, escaped))
         {
             return false;
         }
@@ -630,7 +682,7 @@ hk_fast_scalar(hk_fast_state *st, const unsigned char *page,
     case 'n':
         type = c == 'n' ? HK_JSON_NULL : HK_JSON_BOOL;
 
-        if (!hk_fast_literal(page, at, last,
+        if (!hk_fast_literal(page, at,
                              c == 't' ? "true" : c == 'f' ? "false" : "null",
                              c == 'f' ? 5 : 4))
         {
@@ -642,7 +694,7 @@ hk_fast_scalar(hk_fast_state *st, const unsigned char *page,
     default:
         type = HK_JSON_NUMBER;
 
-        if (!hk_fast_number(page, at, last, s, len)) {
+        if (!hk_fast_number(page, at, s, len)) {
             return false;
         }
 
@@ -650,10 +702,8 @@ hk_fast_scalar(hk_fast_state *st, const unsigned char *page,
     }
 
     if (what == HK_FAST_FIELD) {
-        for (i = 0; i < HK_NFIELDS; i++) {
-            if (leaf & (1u << i)) {
-                hk_extract_field_set(&f, i, type, s, len);
-            }
+        for (b = leaf; b; b &= b - 1) {
+            hk_extract_field_set_text(&f, __builtin_ctz(b), type, s, len);
         }
 
     } else if (what == HK_FAST_ELEMENT) {
@@ -676,15 +726,12 @@ hk_fast_match(const hk_extract_name_t *name, const hk_fast_frame *fr,
     hk_extract_fields_t &f, unsigned &what, size_t &level, unsigned &leaf,
     unsigned &deeper)
 {
-    int       i;
-    unsigned  fields;
+    unsigned  b, fields;
 
     fields = name->fields & fr->mask;
 
-    for (i = 0; i < HK_NFIELDS; i++) {
-        if (fields & (1u << i)) {
-            f.value[i] = HK_VALUE_ABSENT;
-        }
+    for (b = fields; b; b &= b - 1) {
+        f.value[__builtin_ctz(b)] = HK_VALUE_ABSENT;
     }
 
     what = HK_FAST_FIELD;
@@ -706,20 +753,21 @@ hk_fast_field_key(const hk_extract_rules_t *rules, const unsigned char *page,
     const uint32_t *at, const hk_fast_frame *fr, hk_extract_fields_t &f,
     unsigned &what, size_t &level, unsigned &leaf, unsigned &deeper)
 {
-    size_t                     n;
+    size_t                     room;
+    uint64_t                   w;
     const char                *k;
-    const hk_extract_name_t   *name;
+    const hk_extract_name_t   *name, *end;
     const hk_extract_level_t  *l;
+
+    /* the key's first word once, the level's names from locals */
 
     l = &rules->levels[fr->level];
     k = (const char *) page + at[0] + 1;
+    room = at[1] - at[0];
+    memcpy(&w, k, 8);
 
-    for (n = 0; n < l->nnames; n++) {
-        name = &l->name[n];
-
-        if ((name->fields & fr->mask)
-            && hk_fast_named(name, k, at[1] - at[0]))
-        {
+    for (name = l->name, end = name + l->nnames; name < end; name++) {
+        if (hk_fast_named(name, w, k, room) && (name->fields & fr->mask)) {
             hk_fast_match(name, fr, f, what, level, leaf, deeper);
             return;
         }
@@ -737,7 +785,7 @@ hk_fast_field_key(const hk_extract_rules_t *rules, const unsigned char *page,
 
 HK_FAST_INLINE bool
 hk_fast_key(const hk_extract_rules_t *rules, const unsigned char *page,
-    const uint32_t *at, const uint32_t *last, bool backslashes, bool found,
+    const uint32_t *at, bool backslashes, bool found,
     const hk_fast_frame *fr, hk_extract_fields_t &f, unsigned &what,
     size_t &level, unsigned &leaf, unsigned &deeper)
 {
@@ -752,7 +800,7 @@ hk_fast_key(const hk_extract_rules_t *rules, const unsigned char *page,
 
     if (fr->mode == HK_FAST_SKIP || (fr->mode == HK_FAST_SEARCH && found)) {
         return !backslashes
-               || hk_fast_string(page, at, last, true, k, len, escaped);
+               || hk_fast_string(page, at, true, k, len, escaped);
     }
 
     if (fr->mode == HK_FAST_FIELDS && !backslashes) {
@@ -760,7 +808,7 @@ hk_fast_key(const hk_extract_rules_t *rules, const unsigned char *page,
         return true;
     }
 
-    if (!hk_fast_string(page, at, last, backslashes, k, len, escaped)
+    if (!hk_fast_string(page, at, backslashes, k, len, escaped)
         || escaped)
     {
         return false;
@@ -824,7 +872,13 @@ hk_fast_walk(hk_fast_state *st, const hk_extract_rules_t *rules,
     hk_extract_fields_t   f;
     hk_fast_frame         frames[HK_FAST_MAX_DEPTH];
 
-#define hk_fast_token()  (at < last ? page[*at] : 0)
+    /*
+     * The token at *at: past the last one, simdjson's sentinel index
+     * (the page's length) points at the padding's first byte, a zero
+     * (hk_extract_fast() makes sure), which no rule accepts.  No bounds
+     * check per token, then, and at[1] is always there.
+     */
+#define hk_fast_token()  page[*at]
 
     at = si;
     last = si + n;
@@ -853,7 +907,7 @@ value:
     c = hk_fast_token();
 
     if (c != '{' && c != '[') {
-        if (!hk_fast_scalar(st, page, at, last, backslashes, c, what, leaf,
+        if (!hk_fast_scalar(st, page, at, backslashes, c, what, leaf,
                             f, position))
         {
             return false;
@@ -931,7 +985,7 @@ key:
         return false;
     }
 
-    if (!hk_fast_key(rules, page, at, last, backslashes, found, fr, f,
+    if (!hk_fast_key(rules, page, at, backslashes, found, fr, f,
                      what, level, leaf, deeper))
     {
         return false;
@@ -990,7 +1044,9 @@ hk_extract_fast(const hk_extract_rules_t *rules,
 
     st = hk_fast_get();
 
-    if (len == 0 || !hk_fast_parser(st, len)) {
+    /* the walk's end of tokens (hk_fast_token()); callers zero it */
+
+    if (len == 0 || buf[len] != '\0' || !hk_fast_parser(st, len)) {
         return 0;
     }
 

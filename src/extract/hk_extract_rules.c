@@ -242,9 +242,14 @@ hk_extract_parse_path(hk_extract_path_t *path, const char *s, char **names)
 }
 
 
-void
-hk_extract_field_set(hk_extract_fields_t *f, int field, hk_json_type_t type,
-    const char *s, size_t len)
+/*
+ * One field's rules for both: text says whether the id's UTF-8 and
+ * control characters are already known good.
+ */
+
+static inline void
+hk_extract_field(hk_extract_fields_t *f, int field, hk_json_type_t type,
+    const char *s, size_t len, int text)
 {
     int      state;
     size_t   i;
@@ -276,7 +281,9 @@ hk_extract_field_set(hk_extract_fields_t *f, int field, hk_json_type_t type,
             break;
         }
 
-        if (hk_record_id_valid(s, len)) {
+        if (text ? hk_record_id_valid_text(s, len)
+                 : hk_record_id_valid(s, len))
+        {
             f->id = s;
             f->id_len = len;
             state = HK_VALUE_OK;
@@ -313,6 +320,22 @@ hk_extract_field_set(hk_extract_fields_t *f, int field, hk_json_type_t type,
     }
 
     f->value[field] = state;
+}
+
+
+void
+hk_extract_field_set(hk_extract_fields_t *f, int field, hk_json_type_t type,
+    const char *s, size_t len)
+{
+    hk_extract_field(f, field, type, s, len, 0);
+}
+
+
+void
+hk_extract_field_set_text(hk_extract_fields_t *f, int field,
+    hk_json_type_t type, const char *s, size_t len)
+{
+    hk_extract_field(f, field, type, s, len, 1);
 }
 
 

@@ -118,6 +118,14 @@ void hk_extract_field_set(hk_extract_fields_t *f, int field,
     hk_json_type_t type, const char *s, size_t len);
 
 /*
+ * The same for a string known to be UTF-8 without a character below
+ * 0x20, or a number (hk_record_id_valid_text()): the fast reading's, of
+ * a page whose stage 1 checked both.
+ */
+void hk_extract_field_set_text(hk_extract_fields_t *f, int field,
+    hk_json_type_t type, const char *s, size_t len);
+
+/*
  * A result object closed: calls h->result with what it holds, or
  * h->skip with the first reason it cannot be a record (id, rate,
  * currency, in that order).

@@ -1328,6 +1328,12 @@ test_fast(void)
         "{\"results\": [{\"hotel_id\": \"f\", \"rate\": 0.5, "
         "\"currency\": \"EUR\", \"name\": \"a\\\"\"}], "
         "\"next\": \"\\\"\"}",
+        /* numbers of one word and longer, an id with DEL (bad) */
+        "{\"results\": [{\"hotel_id\": \"g\x7f\", \"rate\": 1, "
+        "\"currency\": \"EUR\"}, {\"hotel_id\": 7, \"rate\": 0, "
+        "\"currency\": \"EUR\"}, {\"hotel_id\": \"h\", "
+        "\"rate\": 12345678.25, \"currency\": \"EUR\"}], "
+        "\"n\": [-0, 0.5, -0.25, 1234567, 12345678, -1234567.5, 10]}",
     };
 
     static const char  *declined[] = {
@@ -1377,6 +1383,17 @@ test_fast(void)
         "{\"results\": [], \"a\": {1: 2}}",
         "{\"results\": [{\"hotel_id\": 1 2}]}",
         "{\"results\": [{\"price\": {\"amount\" 1}}]}",
+        "{\"results\": [{\"hotel_id\": \"a\x01\", \"rate\": 1, "
+        "\"currency\": \"EUR\"}]}",
+        "{\"results\": [], \"a\": [-01]}",
+        "{\"results\": [], \"a\": [00]}",
+        "{\"results\": [], \"a\": [1.2.3]}",
+        "{\"results\": [], \"a\": [-.5]}",
+        "{\"results\": [], \"a\": [.5]}",
+        "{\"results\": [], \"a\": [1..2]}",
+        "{\"results\": [], \"a\": [--1]}",
+        "{\"results\": [], \"a\": [1-2]}",
+        "{\"results\": [], \"a\": [1:]}",
     };
 
     for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
