@@ -49,6 +49,11 @@ pg_sum() {
     psql -h "$PG_DIR" -p "$PG_PORT" -U postgres -d "$1" -Atc 'SELECT sum(count) FROM hotel_rate_hourly'
 }
 
+# the results a reader of TOPIC must count
+reader_records() {
+    [[ $1 == bench-consumer-pages ]] && echo "$PAGE_RESULTS" || echo "$CONSUMER_RECORDS"
+}
+
 # consume NAME TOPIC DB SUM_CMD [OPTIONS...]: hotel-trends from the start
 # of TOPIC until idle for 1 s; a raw line with the time it claimed its
 # first partition, the time of its idle line, its peak RSS and the sum
@@ -69,7 +74,7 @@ consume() {
     unwatch_pid "$pid"
     raw "reader name=$name start=$(grep -m1 'partition .*: lease' "$log" | cut -c1-23)" \
         "idle=$(grep -m1 'idle for' "$log" | cut -c1-23) peak_kb=$peak sum=$(eval "$sum")" \
-        "exit_idle_s=1"
+        "records=$(reader_records "$topic") exit_idle_s=1"
 }
 
 # consume2 NAME TOPIC DB SUM_CMD: two members of one group at once, each
@@ -92,17 +97,17 @@ consume2() {
     idle=$(cat "$W"/consumer-"$name"-[12].log | grep 'idle for' |
            cut -c1-23 | sort | tail -1)
     raw "reader name=$name start=$start idle=$idle peak_kb=0 sum=$(eval "$sum")" \
-        "exit_idle_s=1"
+        "records=$(reader_records "$topic") exit_idle_s=1"
 }
 
-# produce TOPIC [hk-bench options]: CONSUMER_RECORDS results, as many
-# records or (-P 20) a twentieth of them
+# produce TOPIC N [hk-bench options]: N results, as many records or, with
+# -P 20, a twentieth as many pages of 20
 produce() {
-    local topic=$1 line want=$CONSUMER_RECORDS
-    shift
-    [[ " $* " == *" -P 20 "* ]] && want=$((CONSUMER_RECORDS / 20))
+    local topic=$1 n=$2 line want=$2
+    shift 2
+    [[ " $* " == *" -P 20 "* ]] && want=$((n / 20))
     line=$(taskset -c "$LOAD_CPU" "$HKB" produce -b "$BENCH_BROKER" -t "$topic" \
-           -n "$CONSUMER_RECORDS" -H 10000 -X linger.ms=20 "$@")
+           -n "$n" -H 10000 -X linger.ms=20 "$@")
     [[ $(broker_count "$topic") == "$want" ]] ||
         die "$topic holds $(broker_count "$topic") records, not $want (start from a fresh broker)"
     echo "$line"
@@ -113,11 +118,11 @@ raw_begin consumer
 say "consumer: $CONSUMER_RECORDS records (10,000 hotels) into SQLite and PostgreSQL, kcat beside"
 raw "params records=$CONSUMER_RECORDS cpu=$NGINX_CPU"
 
-raw "produce $(produce bench-consumer)"
+raw "produce $(produce bench-consumer "$CONSUMER_RECORDS")"
 # the same records without the schema headers (hotel_kafka_schema_headers off)
-produce bench-consumer-bare -S >/dev/null
-# the same number of results in page records of 20
-raw "produce-pages $(produce bench-consumer-pages -P 20)"
+produce bench-consumer-bare "$CONSUMER_RECORDS" -S >/dev/null
+# PAGE_RESULTS results in page records of 20
+raw "produce-pages $(produce bench-consumer-pages "$PAGE_RESULTS" -P 20)"
 
 # the ceiling: kcat reading the same topic to /dev/null
 t0=$(now)
@@ -136,8 +141,8 @@ consume sqlite-small bench-consumer "$W/trends-small.db" \
     "sqlite3 $W/trends-small.db 'SELECT sum(count) FROM hotel_rate_hourly'" --batch-size 1000
 consume sqlite-bare bench-consumer-bare "$W/trends-bare.db" \
     "sqlite3 $W/trends-bare.db 'SELECT sum(count) FROM hotel_rate_hourly'"
-# three times: a run of this one moved from 0.8 to 1.7 M results/s
-# minutes apart; the report takes the median
+# three times: runs of this one, of a million results then, moved from
+# 0.8 to 2.0 M results/s minutes apart; the report takes the median
 for i in 1 2 3; do
     consume sqlite-pages-$i bench-consumer-pages "$W/trends-pages-$i.db" \
         "sqlite3 $W/trends-pages-$i.db 'SELECT sum(count) FROM hotel_rate_hourly'"
