@@ -56,8 +56,8 @@ reader_records() {
 
 # consume NAME TOPIC DB SUM_CMD [OPTIONS...]: hotel-trends from the start
 # of TOPIC until idle for 1 s; a raw line with the time it claimed its
-# first partition, the time of its idle line, its peak RSS and the sum
-# of the counts it stored
+# first partition, the time of its idle line, its peak RSS, the sum of
+# the counts it stored and the results it must have counted
 consume() {
     local name=$1 topic=$2 db=$3 sum=$4 log=$W/consumer-$1.log pid peak=0 r
     shift 4

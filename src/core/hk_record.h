@@ -84,7 +84,9 @@ int hk_record_id_valid(const char *id, size_t len);
 /*
  * The same verdict for text known to be UTF-8 without a character below
  * 0x20 (a string of a page simdjson's stage 1 has checked, or a number's
- * digits): only its length and DEL are left to look at.
+ * digits): only its length and DEL are left to look at.  The fast
+ * reading's; fuzz/fuzz_document.c holds it to hk_record_id_valid(), which
+ * the streaming reading's ids go through.
  */
 int hk_record_id_valid_text(const char *id, size_t len);
 

@@ -182,8 +182,9 @@ hk_extract_t *hk_extract_create(const hk_extract_rules_t *rules,
  * A whole document in memory, buf[0..len), followed by at least
  * HK_EXTRACT_PADDING readable bytes that start with a zero (callers zero
  * them all; with anything else the streaming extractor reads the page,
- * slower), with len at most the rules' max_token: the same handler calls in the same order and the same code
- * as creating an extractor, feeding it the document and finishing it.
+ * slower), with len at most the rules' max_token: the same handler calls
+ * in the same order and the same code as creating an extractor, feeding
+ * it the document and finishing it.
  * A well-formed page is read by simdjson, several times faster than
  * yajl; anything simdjson might read differently (a malformed page, an
  * escaped UTF-16 surrogate, no results array...) by the streaming
