@@ -49,6 +49,10 @@
 #include <cstdlib>
 #include <cstring>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 extern "C" {
 #include "hk_extract_rules.h"
 }
@@ -83,11 +87,70 @@ struct hk_fast_event {
 };
 
 
+/*
+ * A result's shape, learned from the first result of a page the walk
+ * reads token by token (hk_fast_walk()), for the page's next results to
+ * be read against (hk_fast_like()): each token's first byte, and a step
+ * for each token that is more than its first byte.
+ */
+
+enum {
+    HK_FAST_STEP_CHAR,     /* the token's first byte is c: nothing else */
+    HK_FAST_STEP_KEY,      /* a compared key: the same bytes as the one */
+                           /* learned; fields: those it forgets */
+    HK_FAST_STEP_OPEN,     /* c opens a container the fields are (MAP, */
+                           /* ARRAY) */
+    HK_FAST_STEP_NUMBER,   /* a number, the fields' value (or none's) */
+    HK_FAST_STEP_STRING,   /* a string, the fields' value */
+    HK_FAST_STEP_LITERAL   /* c's literal, the fields' value (or none's) */
+};
+
+
+struct hk_fast_step {
+    uint16_t  token;       /* from the result's first */
+    uint8_t   kind;
+    uint8_t   fields;
+};
+
+
+/* a compared key: its token's bytes, up to the next token, as learned */
+struct hk_fast_shape_key {
+    uint32_t  offset;      /* in the page, for a key longer than 16 */
+    uint32_t  len;
+    uint64_t  word[2];     /* its first 16 bytes, 0-padded */
+    uint64_t  mask[2];     /* the bits of word a key of len holds */
+};
+
+
+/* a result of more tokens or keys is read token by token, every time */
+constexpr size_t  HK_FAST_MAX_STEPS = 512;
+constexpr size_t  HK_FAST_MAX_KEYS = 128;
+
+
+struct hk_fast_shape {
+    size_t             ntokens;        /* 0: none learned */
+    size_t             nsteps;
+    size_t             nkeys;
+
+    /*
+     * Each token's first byte, and the bits of it to compare: 0xff, or
+     * none for a number (its first byte is one of eleven, and the number
+     * is checked whole).  Zero past the last token, to whole vectors.
+     */
+    uint32_t           first[HK_FAST_MAX_STEPS];
+    uint32_t           care[HK_FAST_MAX_STEPS];
+
+    hk_fast_step       step[HK_FAST_MAX_STEPS];
+    hk_fast_shape_key  key[HK_FAST_MAX_KEYS];
+};
+
+
 struct hk_fast_state {
     simdjson::dom::parser  *parser;
     hk_fast_event          *events;
     size_t                  nevents;
     size_t                  events_size;
+    hk_fast_shape           shape;
 };
 
 
@@ -841,6 +904,248 @@ hk_fast_key(const hk_extract_rules_t *rules, const unsigned char *page,
 
 
 /*
+ * Whether the key token at p, len bytes up to the next token, is the
+ * learned one byte for byte: the walk would then compare it with the
+ * names as it did that one, with the same outcome (hk_fast_named() reads
+ * nothing past the token).  16 bytes are read at once: a key is
+ * followed by its colon, a value and a closing bracket at least, or the
+ * padding.
+ */
+
+HK_FAST_INLINE bool
+hk_fast_same_key(const hk_fast_shape_key *k, const unsigned char *page,
+    const unsigned char *p, size_t len)
+{
+    uint64_t  w[2];
+
+    if (len != k->len) {
+        return false;
+    }
+
+    memcpy(w, p, 16);
+
+    return (((w[0] ^ k->word[0]) & k->mask[0])
+            | ((w[1] ^ k->word[1]) & k->mask[1])) == 0
+           && (len <= 16
+               || memcmp(p + 16, page + k->offset + 16, len - 16) == 0);
+}
+
+
+/* the key token at *at as learned */
+
+inline void
+hk_fast_learn_key(hk_fast_shape_key *k, const unsigned char *page,
+    const uint32_t *at)
+{
+    size_t  len, i;
+
+    len = at[1] - at[0];
+
+    k->offset = at[0];
+    k->len = (uint32_t) len;
+
+    memcpy(k->word, page + at[0], 16);
+
+    for (i = 0; i < 2; i++) {
+        k->mask[i] = len >= 8 * (i + 1) ? ~0ULL
+                     : len <= 8 * i ? 0
+                     : ~0ULL >> (64 - 8 * (len - 8 * i));
+        k->word[i] &= k->mask[i];
+    }
+}
+
+
+/*
+ * The result object whose '{' is at *at, read against the page's learned
+ * shape: true, with its fields in f, if each of its tokens is as learned.
+ * The walk would then have taken the same steps through it as through
+ * the learned one (what it does with a token follows from the tokens
+ * before it, their first bytes and the compared keys), and the checks it
+ * would have made of each token are made here.  false (f spoilt) as soon
+ * as one is not, for the walk to read the result itself.
+ */
+
+/*
+ * The tokens' first bytes as learned, eight at a time: a gather of the
+ * eight words the tokens start with (a token is followed by at least
+ * three bytes, of the page or of its padding), their first bytes masked
+ * and compared.  Indexes past the result's last token are not loaded:
+ * the structural indexes may end there.
+ */
+
+#if defined(__x86_64__)
+
+const bool  hk_fast_avx2 = __builtin_cpu_supports("avx2");
+
+__attribute__((target("avx2"))) bool
+hk_fast_firsts_avx2(const hk_fast_shape *sh, const unsigned char *page,
+    const uint32_t *at)
+{
+    size_t   j, left;
+    __m256i  idx, lanes, live, got, bad;
+
+    static const int32_t  ramp[8] = { 0, 1, 2, 3, 4, 5, 6, 7 };
+
+    bad = _mm256_setzero_si256();
+    lanes = _mm256_loadu_si256((const __m256i *) ramp);
+
+    for (j = 0; j < sh->ntokens; j += 8) {
+        left = sh->ntokens - j;
+
+        live = left >= 8 ? _mm256_set1_epi32(-1)
+                         : _mm256_cmpgt_epi32(_mm256_set1_epi32((int) left),
+                                              lanes);
+
+        idx = _mm256_maskload_epi32((const int *) (at + j), live);
+        got = _mm256_mask_i32gather_epi32(_mm256_setzero_si256(),
+                                          (const int *) page, idx, live, 1);
+
+        got = _mm256_and_si256(got,
+                  _mm256_loadu_si256((const __m256i *) (sh->care + j)));
+        bad = _mm256_or_si256(bad,
+                  _mm256_xor_si256(got,
+                      _mm256_loadu_si256((const __m256i *) (sh->first + j))));
+    }
+
+    return _mm256_testz_si256(bad, bad);
+}
+
+#else
+
+const bool  hk_fast_avx2 = false;
+
+inline bool
+hk_fast_firsts_avx2(const hk_fast_shape *sh, const unsigned char *page,
+    const uint32_t *at)
+{
+    return false;
+}
+
+#endif
+
+
+bool
+hk_fast_like(const hk_fast_shape *sh, const unsigned char *page,
+    const uint32_t *at, hk_extract_fields_t &f)
+{
+    bool                      escaped;
+    size_t                    j, len;
+    unsigned                  b, bad;
+    const char               *s;
+    const uint32_t           *t;
+    const hk_fast_step       *step, *end;
+    const hk_fast_shape_key  *key;
+
+    /* the first bytes, without a branch: most tokens are only that */
+
+    if (hk_fast_avx2) {
+        if (!hk_fast_firsts_avx2(sh, page, at)) {
+            return false;
+        }
+
+    } else {
+        bad = 0;
+
+        for (j = 0; j < sh->ntokens; j++) {
+            bad |= (page[at[j]] & sh->care[j]) ^ sh->first[j];
+        }
+
+        if (bad) {
+            return false;
+        }
+    }
+
+    memset(&f, 0, sizeof(f));
+    key = sh->key;
+
+    for (step = sh->step, end = step + sh->nsteps; step < end; step++) {
+        t = at + step->token;
+
+        switch (step->kind) {
+
+        case HK_FAST_STEP_KEY:
+            if (!hk_fast_same_key(key++, page, page + t[0], t[1] - t[0])) {
+                return false;
+            }
+
+            for (b = step->fields; b; b &= b - 1) {
+                f.value[__builtin_ctz(b)] = HK_VALUE_ABSENT;
+            }
+
+            break;
+
+        case HK_FAST_STEP_OPEN:
+            for (b = step->fields; b; b &= b - 1) {
+                hk_extract_field_set(&f, __builtin_ctz(b),
+                                     page[t[0]] == '{' ? HK_JSON_MAP
+                                                       : HK_JSON_ARRAY,
+                                     NULL, 0);
+            }
+
+            break;
+
+        case HK_FAST_STEP_NUMBER:
+            if (!hk_fast_number(page, t, s, len)) {
+                return false;
+            }
+
+            for (b = step->fields; b; b &= b - 1) {
+                hk_extract_field_set_text(&f, __builtin_ctz(b),
+                                          HK_JSON_NUMBER, s, len);
+            }
+
+            break;
+
+        case HK_FAST_STEP_STRING:
+            if (!hk_fast_string(page, t, false, s, len, escaped)) {
+                return false;
+            }
+
+            for (b = step->fields; b; b &= b - 1) {
+                hk_extract_field_set_text(&f, __builtin_ctz(b),
+                                          HK_JSON_STRING, s, len);
+            }
+
+            break;
+
+        default: /* HK_FAST_STEP_LITERAL */
+            switch (page[t[0]]) {
+            case 't':
+                if (!hk_fast_literal(page, t, "true", 4)) {
+                    return false;
+                }
+
+                break;
+
+            case 'f':
+                if (!hk_fast_literal(page, t, "false", 5)) {
+                    return false;
+                }
+
+                break;
+
+            default:
+                if (!hk_fast_literal(page, t, "null", 4)) {
+                    return false;
+                }
+            }
+
+            for (b = step->fields; b; b &= b - 1) {
+                hk_extract_field_set_text(&f, __builtin_ctz(b),
+                                          page[t[0]] == 'n' ? HK_JSON_NULL
+                                                            : HK_JSON_BOOL,
+                                          NULL, 0);
+            }
+
+            break;
+        }
+    }
+
+    return true;
+}
+
+
+/*
  * The walk: the page's tokens in one loop, the open containers on a
  * stack of frames (no recursion, so a deep page costs no stack beyond
  * the frames).  The rules of hk_extract.c: the first array at the
@@ -868,7 +1173,10 @@ hk_fast_walk(hk_fast_state *st, const hk_extract_rules_t *rules,
     uint32_t              position;
     unsigned char         c;
     const uint32_t       *at, *last;
+    hk_fast_shape_key    *key;
+    hk_fast_step         *learn;
     hk_fast_frame        *fr;
+    hk_fast_shape        *sh;
     hk_extract_fields_t   f;
     hk_fast_frame         frames[HK_FAST_MAX_DEPTH];
 
@@ -880,12 +1188,38 @@ hk_fast_walk(hk_fast_state *st, const hk_extract_rules_t *rules,
      */
 #define hk_fast_token()  page[*at]
 
+    /*
+     * While a result is learned (learn not NULL), each token is written
+     * down as a step: what it is and what the walk did with it.
+     */
+#define hk_fast_learn(k, ch, fl)                                              \
+    if (learn != NULL) {                                                      \
+        if (sh->ntokens == HK_FAST_MAX_STEPS) {                               \
+            learn = NULL;                                                     \
+        } else {                                                              \
+            sh->care[sh->ntokens] = (k) == HK_FAST_STEP_NUMBER ? 0 : 0xff;    \
+            sh->first[sh->ntokens] = (k) == HK_FAST_STEP_NUMBER ? 0 : (ch);   \
+            if ((k) != HK_FAST_STEP_CHAR) {                                   \
+                learn->token = (uint16_t) sh->ntokens;                        \
+                learn->kind = (k);                                            \
+                learn->fields = (uint8_t) (fl);                               \
+                learn++;                                                      \
+            }                                                                 \
+            sh->ntokens++;                                                    \
+        }                                                                     \
+    }
+
     at = si;
     last = si + n;
     depth = 0;
     found = false;
     position = 0;
     backslashes = memchr(page, '\\', len) != NULL;
+
+    sh = &st->shape;
+    sh->ntokens = 0;
+    learn = NULL;
+    key = NULL;
 
     memset(&f, 0, sizeof(f));
 
@@ -913,8 +1247,45 @@ value:
             return false;
         }
 
+        leaf = what == HK_FAST_FIELD ? leaf : 0;
+
+        if (c == '"') {
+            hk_fast_learn(leaf ? HK_FAST_STEP_STRING : HK_FAST_STEP_CHAR,
+                          c, leaf);
+
+        } else if (c == 't' || c == 'f' || c == 'n') {
+            hk_fast_learn(HK_FAST_STEP_LITERAL, c, leaf);
+
+        } else {
+            hk_fast_learn(HK_FAST_STEP_NUMBER, c, leaf);
+        }
+
         at++;
         goto next;
+    }
+
+    /*
+     * A result: read against the shape of the page's last result read
+     * token by token, if it has one; else read token by token, and its
+     * shape learned.  (A page with a backslash has no shape: its strings
+     * are checked token by token.)
+     */
+
+    if (what == HK_FAST_ELEMENT && c == '{' && !backslashes) {
+        if (sh->ntokens != 0 && (size_t) (last - at) >= sh->ntokens
+            && hk_fast_like(sh, page, at, f))
+        {
+            if (!hk_fast_push(st, 0, HK_SKIP_NREASONS, position++, &f)) {
+                return false;
+            }
+
+            at += sh->ntokens;
+            goto next;
+        }
+
+        sh->ntokens = 0;
+        learn = sh->step;
+        key = sh->key;
     }
 
     if (!hk_fast_open(st, rules, c, what, level, leaf, deeper, found,
@@ -923,10 +1294,18 @@ value:
         return false;
     }
 
+    if (what == HK_FAST_FIELD && leaf) {
+        hk_fast_learn(HK_FAST_STEP_OPEN, c, leaf);
+
+    } else {
+        hk_fast_learn(HK_FAST_STEP_CHAR, c, 0);
+    }
+
     fr = &frames[depth - 1];
     at++;
 
     if (hk_fast_token() == (c == '{' ? '}' : ']')) {
+        hk_fast_learn(HK_FAST_STEP_CHAR, hk_fast_token(), 0);
         at++;
         goto close;
     }
@@ -950,6 +1329,8 @@ next:
     c = hk_fast_token();
     at++;
 
+    hk_fast_learn(HK_FAST_STEP_CHAR, c, 0);
+
     if (c == ',') {
         if (fr->object) {
             goto key;
@@ -967,10 +1348,26 @@ close:
 
     fr = &frames[--depth];
 
-    if (fr->mode == HK_FAST_FIELDS && fr->level == 0
-        && !hk_fast_push(st, 0, HK_SKIP_NREASONS, position++, &f))
-    {
-        return false;
+    if (fr->mode == HK_FAST_FIELDS && fr->level == 0) {
+        if (!hk_fast_push(st, 0, HK_SKIP_NREASONS, position++, &f)) {
+            return false;
+        }
+
+        /* a result learned whole: its shape is the page's */
+
+        if (learn != NULL) {
+            sh->nsteps = (size_t) (learn - sh->step);
+            sh->nkeys = (size_t) (key - sh->key);
+            learn = NULL;
+
+            for (size_t j = sh->ntokens; j % 8; j++) {
+                sh->first[j] = 0;
+                sh->care[j] = 0;
+            }
+
+        } else {
+            sh->ntokens = 0;
+        }
     }
 
     goto next;
@@ -991,15 +1388,32 @@ key:
         return false;
     }
 
+    if (learn != NULL) {
+        if (fr->mode != HK_FAST_FIELDS) {
+            hk_fast_learn(HK_FAST_STEP_CHAR, '"', 0);
+
+        } else if (key == sh->key + HK_FAST_MAX_KEYS) {
+            learn = NULL;
+
+        } else {
+            hk_fast_learn_key(key++, page, at);
+            hk_fast_learn(HK_FAST_STEP_KEY, '"',
+                          what == HK_FAST_FIELD ? leaf | deeper : 0);
+        }
+    }
+
     at++;
 
     if (hk_fast_token() != ':') {
         return false;
     }
 
+    hk_fast_learn(HK_FAST_STEP_CHAR, ':', 0);
+
     at++;
     goto value;
 
+#undef hk_fast_learn
 #undef hk_fast_token
 }
 

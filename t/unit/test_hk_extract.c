@@ -1454,11 +1454,115 @@ test_fast(void)
 }
 
 
+/*
+ * A page's results after the first are read against the first's shape
+ * (hk_extract_fast.cpp): each way a later result can differ from it must
+ * still be read as the streaming extractor reads it, or declined.
+ */
+
+#define R(id, rest)  "{\"hotel_id\": " id ", \"rate\": " rest "}"
+#define SHAPE(a, b, c)  "{\"results\": [" a ", " b ", " c "]}"
+
+static void
+test_shapes(void)
+{
+    size_t      i;
+    collect_t   c, ref;
+
+    static const char  *good[] = {
+        SHAPE(R("\"a\"", "1.5, \"currency\": \"EUR\", \"x\": [true, null]"),
+              R("\"b\"", "-2, \"currency\": \"eur\", \"x\": [false, null]"),
+              R("17", "3, \"currency\": \"EURO\", \"x\": [true, null]")),
+        /* keys in another order, one more, one fewer, one a byte apart */
+        SHAPE(R("\"a\"", "1, \"currency\": \"EUR\""),
+              "{\"rate\": 2, \"hotel_id\": \"b\", \"currency\": \"EUR\"}",
+              R("\"c\"", "3, \"currency\": \"EUR\", \"n\": 1")),
+        SHAPE(R("\"a\"", "1, \"currency\": \"EUR\""),
+              "{\"hotel_id\": \"b\", \"rats\": 2, \"currency\": \"EUR\"}",
+              R("\"c\"", "2")),
+        SHAPE("{\"hotel_id\": \"a\", \"currency\": \"EUR\", \"rate\": 1}",
+              "{\"currency\": \"EUR\", \"hotel_id\": \"b\", \"rate\": 2}",
+              "{\"hotel_id\": \"c\", \"currency\": \"USD\", \"rate\": 3}"),
+        /* the same keys, values of other kinds */
+        SHAPE(R("\"a\"", "1, \"currency\": \"EUR\""),
+              R("\"b\"", "\"2\", \"currency\": \"EUR\""),
+              R("\"c\"", "null, \"currency\": \"EUR\"")),
+        SHAPE(R("\"a\"", "1, \"currency\": \"EUR\""),
+              R("\"b\"", "{}, \"currency\": \"EUR\""),
+              R("\"c\"", "[3], \"currency\": true")),
+        SHAPE(R("[1]", "1, \"currency\": \"EUR\""),
+              R("[2]", "2, \"currency\": \"EUR\""),
+              R("[\"x\"]", "3, \"currency\": \"EUR\"")),
+        /* other white space, a duplicate key, a non-object between */
+        "{\"results\": [" R("\"a\"", "1, \"currency\": \"EUR\"") ","
+        "{\"hotel_id\":\"b\",\"rate\":2,\"currency\":\"EUR\"},"
+        "{ \"hotel_id\" : \"c\" , \"rate\" : 3 , \"currency\" : \"EUR\" },"
+        R("\"d\"", "4, \"currency\": \"EUR\"") "]}",
+        SHAPE(R("\"a\"", "1, \"currency\": \"EUR\""),
+              R("\"b\"", "2, \"currency\": \"EUR\", \"rate\": 5"),
+              R("\"c\"", "3, \"currency\": \"EUR\"")),
+        SHAPE(R("\"a\"", "1, \"currency\": \"EUR\""), "7",
+              R("\"c\"", "3, \"currency\": \"EUR\"")),
+        SHAPE(R("\"a\"", "1, \"currency\": \"EUR\", \"x\": {\"y\": [1]}"),
+              R("\"b\"", "2, \"currency\": \"EUR\", \"x\": {\"y\": []}"),
+              R("\"c\"", "3, \"currency\": \"EUR\", \"x\": {\"y\": [1]}")),
+    };
+
+    static const char  *declined[] = {
+        /* malformed in a later result only */
+        SHAPE(R("\"a\"", "1, \"currency\": \"EUR\""),
+              R("\"b\"", "2., \"currency\": \"EUR\""),
+              R("\"c\"", "3, \"currency\": \"EUR\"")),
+        SHAPE(R("\"a\"", "1, \"currency\": \"EUR\", \"n\": 10"),
+              R("\"b\"", "2, \"currency\": \"EUR\", \"n\": 01"),
+              R("\"c\"", "3, \"currency\": \"EUR\", \"n\": 10")),
+        SHAPE(R("\"a\"", "1, \"currency\": \"EUR\", \"t\": true"),
+              R("\"b\"", "2, \"currency\": \"EUR\", \"t\": trux"),
+              R("\"c\"", "3, \"currency\": \"EUR\", \"t\": true")),
+        SHAPE(R("\"a\"", "1, \"currency\": \"EUR\""),
+              "{\"hotel_id\" \"b\", \"rate\": 2, \"currency\": \"EUR\"}",
+              R("\"c\"", "3, \"currency\": \"EUR\"")),
+        SHAPE(R("\"a\"", "1, \"currency\": \"EUR\""),
+              "{\"hotel_id\": \"b\", \"rate\": 2, \"currency\": \"EUR\",}",
+              R("\"c\"", "3, \"currency\": \"EUR\"")),
+        SHAPE(R("\"a\"", "1, \"currency\": \"EUR\""),
+              R("\"b\"", "2, \"currency\": \"EUR\""),
+              R("\"c\"", "3, \"currency\": \"EUR\"") "]"),
+    };
+
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        collect_init(&c);
+        collect_init(&ref);
+
+        (void) run(NULL, good[i], strlen(good[i]), 0, &ref, NULL);
+
+        ok(fast(good[i], &c) == 1 && strcmp(c.log, ref.log) == 0,
+           "shapes: a later result unlike the first, read as yajl does");
+
+        collect_free(&c);
+        collect_free(&ref);
+    }
+
+    for (i = 0; i < sizeof(declined) / sizeof(declined[0]); i++) {
+        collect_init(&c);
+
+        ok(fast(declined[i], &c) == 0 && c.results + c.skips == 0,
+           "shapes: a later result malformed, the page declined");
+
+        collect_free(&c);
+    }
+}
+
+#undef R
+#undef SHAPE
+
+
 int
 main(void)
 {
     test_page();
     test_fast();
+    test_shapes();
     test_bom();
     test_dotted();
     test_fields();
