@@ -83,7 +83,7 @@ hk_page_add(hk_page_t *page, const char *hotel_id, size_t hotel_id_len,
     int64_t rate_micros, const char *currency, uint32_t position)
 {
     size_t        len;
-    uint8_t       body[HK_RECORD_MAX_SIZE], *p;
+    uint8_t      *entry, *body;
     hk_record_t   rec;
 
     if (hotel_id_len > HK_RECORD_MAX_ID) {
@@ -105,12 +105,23 @@ hk_page_add(hk_page_t *page, const char *hotel_id, size_t hotel_id_len,
     rec.search_id_len = 0;
     rec.position = position;
 
+    /*
+     * The result is written in place, after room for its tag and a
+     * one-byte length: most results are shorter than 128 bytes, and a
+     * longer one is moved up by the length's second byte.
+     */
+
+    entry = page->entries + page->len;
+    body = entry + 2;
     len = hk_record_encode(&rec, body);
 
-    p = hk_wire_bytes_field(page->entries + page->len, HK_PAGE_TAG_RESULT,
-                            body, len);
+    if (len >= 0x80) {
+        memmove(body + 1, body, len);
+    }
 
-    page->len = (size_t) (p - page->entries);
+    body = hk_wire_varint(hk_wire_varint(entry, HK_PAGE_TAG_RESULT), len);
+
+    page->len = (size_t) (body + len - page->entries);
     page->ends[page->n++] = (uint32_t) page->len;
 
     return 0;

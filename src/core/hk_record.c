@@ -26,12 +26,31 @@
 #define HK_RECORD_TAG_POSITION     hk_wire_tag(6, HK_WIRE_VARINT)
 
 
+/*
+ * The currency's length: its bytes up to a NUL or the third.  Counted
+ * here, not by strnlen(), whose call was a sixth of hk_record_encode()
+ * for a page's results (callgrind of the worker, page mode).
+ */
+
+static inline size_t
+hk_record_currency_len(const char *currency)
+{
+    size_t  n;
+
+    for (n = 0; n < HK_RECORD_CURRENCY_LEN && currency[n] != '\0'; n++) {
+        /* void */
+    }
+
+    return n;
+}
+
+
 size_t
 hk_record_size(const hk_record_t *rec)
 {
     size_t  size, currency_len;
 
-    currency_len = strnlen(rec->currency, HK_RECORD_CURRENCY_LEN);
+    currency_len = hk_record_currency_len(rec->currency);
     size = 0;
 
     if (rec->hotel_id_len) {
@@ -74,7 +93,7 @@ hk_record_encode(const hk_record_t *rec, uint8_t *out)
         return 0;
     }
 
-    currency_len = strnlen(rec->currency, HK_RECORD_CURRENCY_LEN);
+    currency_len = hk_record_currency_len(rec->currency);
     p = out;
 
     if (rec->hotel_id_len) {
