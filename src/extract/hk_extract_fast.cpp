@@ -306,10 +306,7 @@ hk_fast_scalar(hk_fast_state *st, const unsigned char *page,
     case 'n':
         type = c == 'n' ? HK_JSON_NULL : HK_JSON_BOOL;
 
-        if (!hk_fast_literal(page, at,
-                             c == 't' ? "true" : c == 'f' ? "false" : "null",
-                             c == 'f' ? 5 : 4))
-        {
+        if (!hk_fast_literal(page, at, c)) {
             return false;
         }
 

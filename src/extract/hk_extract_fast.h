@@ -441,14 +441,17 @@ hk_fast_number(const unsigned char *page, const uint32_t *at,
 }
 
 
-/* true, false or null, ending as a number does */
+/* true, false or null as its first byte c says, ending as a number does */
 
 HK_FAST_INLINE bool
 hk_fast_literal(const unsigned char *page, const uint32_t *at,
-    const char *word, size_t len)
+    unsigned char c)
 {
-    size_t  room;
+    size_t       room, len;
+    const char  *word;
 
+    word = c == 't' ? "true" : c == 'f' ? "false" : "null";
+    len = c == 'f' ? 5 : 4;
     room = at[1] - at[0];
 
     return room >= len && memcmp(page + at[0], word, len) == 0

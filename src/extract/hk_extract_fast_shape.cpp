@@ -230,25 +230,8 @@ hk_fast_like(const hk_fast_shape *sh, const unsigned char *page,
             break;
 
         default: /* HK_FAST_STEP_LITERAL */
-            switch (page[t[0]]) {
-            case 't':
-                if (!hk_fast_literal(page, t, "true", 4)) {
-                    return false;
-                }
-
-                break;
-
-            case 'f':
-                if (!hk_fast_literal(page, t, "false", 5)) {
-                    return false;
-                }
-
-                break;
-
-            default:
-                if (!hk_fast_literal(page, t, "null", 4)) {
-                    return false;
-                }
+            if (!hk_fast_literal(page, t, page[t[0]])) {
+                return false;
             }
 
             for (b = step->fields; b; b &= b - 1) {

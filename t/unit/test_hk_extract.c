@@ -1305,6 +1305,46 @@ fast(const char *doc, collect_t *c)
 }
 
 
+/* each page read by simdjson, with the streaming extractor's calls */
+
+static void
+fast_reads(const char **docs, size_t n, const char *what)
+{
+    size_t     i;
+    collect_t  c, ref;
+
+    for (i = 0; i < n; i++) {
+        collect_init(&c);
+        collect_init(&ref);
+
+        (void) run(NULL, docs[i], strlen(docs[i]), 0, &ref, NULL);
+
+        ok(fast(docs[i], &c) == 1 && strcmp(c.log, ref.log) == 0, what);
+
+        collect_free(&c);
+        collect_free(&ref);
+    }
+}
+
+
+/* each page declined by simdjson before any call */
+
+static void
+fast_declines(const char **docs, size_t n, const char *what)
+{
+    size_t     i;
+    collect_t  c;
+
+    for (i = 0; i < n; i++) {
+        collect_init(&c);
+
+        ok(fast(docs[i], &c) == 0 && c.results + c.skips == 0, what);
+
+        collect_free(&c);
+    }
+}
+
+
 static void
 test_fast(void)
 {
@@ -1396,18 +1436,7 @@ test_fast(void)
         "{\"results\": [], \"a\": [1:]}",
     };
 
-    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-        collect_init(&c);
-        collect_init(&ref);
-
-        (void) run(NULL, good[i], strlen(good[i]), 0, &ref, NULL);
-
-        ok(fast(good[i], &c) == 1 && strcmp(c.log, ref.log) == 0,
-           "fast: reads a well-formed page as the streaming one does");
-
-        collect_free(&c);
-        collect_free(&ref);
-    }
+    fast_reads(good, sizeof(good) / sizeof(good[0]), "fast: reads a well-formed page as the streaming one does");
 
     /* the nesting limit is the streaming one, at the limit and past it */
 
@@ -1443,14 +1472,7 @@ test_fast(void)
         collect_free(&ref);
     }
 
-    for (i = 0; i < sizeof(declined) / sizeof(declined[0]); i++) {
-        collect_init(&c);
-
-        ok(fast(declined[i], &c) == 0 && c.results + c.skips == 0,
-           "fast: declines, with no call, what it leaves to yajl");
-
-        collect_free(&c);
-    }
+    fast_declines(declined, sizeof(declined) / sizeof(declined[0]), "fast: declines, with no call, what it leaves to yajl");
 }
 
 
@@ -1466,9 +1488,6 @@ test_fast(void)
 static void
 test_shapes(void)
 {
-    size_t      i;
-    collect_t   c, ref;
-
     static const char  *good[] = {
         SHAPE(R("\"a\"", "1.5, \"currency\": \"EUR\", \"x\": [true, null]"),
               R("\"b\"", "-2, \"currency\": \"eur\", \"x\": [false, null]"),
@@ -1530,27 +1549,9 @@ test_shapes(void)
               R("\"c\"", "3, \"currency\": \"EUR\"") "]"),
     };
 
-    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-        collect_init(&c);
-        collect_init(&ref);
+    fast_reads(good, sizeof(good) / sizeof(good[0]), "shapes: a later result unlike the first, read as yajl does");
 
-        (void) run(NULL, good[i], strlen(good[i]), 0, &ref, NULL);
-
-        ok(fast(good[i], &c) == 1 && strcmp(c.log, ref.log) == 0,
-           "shapes: a later result unlike the first, read as yajl does");
-
-        collect_free(&c);
-        collect_free(&ref);
-    }
-
-    for (i = 0; i < sizeof(declined) / sizeof(declined[0]); i++) {
-        collect_init(&c);
-
-        ok(fast(declined[i], &c) == 0 && c.results + c.skips == 0,
-           "shapes: a later result malformed, the page declined");
-
-        collect_free(&c);
-    }
+    fast_declines(declined, sizeof(declined) / sizeof(declined[0]), "shapes: a later result malformed, the page declined");
 }
 
 #undef R
