@@ -11,21 +11,29 @@ wrk_run() {
 # stime of /proc/PID/stat, which includes threads that have exited)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
+# of that, in user mode (utime): the process's own code and its libraries,
+# without the kernel's work for it, which swings with the load's timing
+user_ticks() { awk '{print $14}' "/proc/$1/stat"; }
+
 # of its main thread only: for an nginx worker, the event loop
 main_ticks() { awk '{print $14 + $15}' "/proc/$1/task/$1/stat"; }
 
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
 # measure CASE URL PID [CONNS]: one wrk run against the worker PID; a raw
-# line "run case=CASE <wrk's figures> worker_ticks= main_ticks=
-# broker_ticks= wall_s= tick_hz="
+# line "run case=CASE <wrk's figures> worker_ticks= worker_uticks=
+# main_ticks= broker_ticks= wall_s= tick_hz="
 measure() {
-    local case=$1 url=$2 pid=$3 conns=${4:-$CONNS} kp c0 c1 m0 m1 k0 k1 t0 t1 line
+    local case=$1 url=$2 pid=$3 conns=${4:-$CONNS} kp line
+    local c0 c1 u0 u1 m0 m1 k0 k1 t0 t1
     kp=$(broker_pid)
-    c0=$(cpu_ticks "$pid"); m0=$(main_ticks "$pid"); k0=$(cpu_ticks "$kp"); t0=$(now)
+    c0=$(cpu_ticks "$pid"); u0=$(user_ticks "$pid"); m0=$(main_ticks "$pid")
+    k0=$(cpu_ticks "$kp"); t0=$(now)
     line=$(wrk_run "$url" "$SECS" "$conns")
-    c1=$(cpu_ticks "$pid"); m1=$(main_ticks "$pid"); k1=$(cpu_ticks "$kp"); t1=$(now)
+    c1=$(cpu_ticks "$pid"); u1=$(user_ticks "$pid"); m1=$(main_ticks "$pid")
+    k1=$(cpu_ticks "$kp"); t1=$(now)
     raw "run case=$case ${line#WRK } worker_ticks=$((c1 - c0))" \
+        "worker_uticks=$((u1 - u0))" \
         "main_ticks=$((m1 - m0)) broker_ticks=$((k1 - k0))" \
         "wall_s=$(bc -l <<<"$t1 - $t0") tick_hz=$TICK"
 }
