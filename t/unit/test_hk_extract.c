@@ -1485,6 +1485,11 @@ test_fast(void)
 #define R(id, rest)  "{\"hotel_id\": " id ", \"rate\": " rest "}"
 #define SHAPE(a, b, c)  "{\"results\": [" a ", " b ", " c "]}"
 
+/* a first result with a string no field keeps, "n", and two more */
+#define UNKEPT(b, c)                                                          \
+    SHAPE(R("\"a\"", "1, \"n\": \"x\""), R("\"b\"", "2, \"n\": " b),             \
+          R("\"c\"", "3, \"n\": " c))
+
 static void
 test_shapes(void)
 {
@@ -1525,6 +1530,8 @@ test_shapes(void)
         SHAPE(R("\"a\"", "1, \"currency\": \"EUR\", \"x\": {\"y\": [1]}"),
               R("\"b\"", "2, \"currency\": \"EUR\", \"x\": {\"y\": []}"),
               R("\"c\"", "3, \"currency\": \"EUR\", \"x\": {\"y\": [1]}")),
+        /* a string no field keeps, then a number, a literal, spaced */
+        UNKEPT("5", " false"),
     };
 
     static const char  *declined[] = {
@@ -1538,6 +1545,8 @@ test_shapes(void)
         SHAPE(R("\"a\"", "1, \"currency\": \"EUR\", \"t\": true"),
               R("\"b\"", "2, \"currency\": \"EUR\", \"t\": trux"),
               R("\"c\"", "3, \"currency\": \"EUR\", \"t\": true")),
+        UNKEPT("-", "\"x\""),
+        UNKEPT("nul", "\"x\""),
         SHAPE(R("\"a\"", "1, \"currency\": \"EUR\""),
               "{\"hotel_id\" \"b\", \"rate\": 2, \"currency\": \"EUR\"}",
               R("\"c\"", "3, \"currency\": \"EUR\"")),
@@ -1556,6 +1565,7 @@ test_shapes(void)
 
 #undef R
 #undef SHAPE
+#undef UNKEPT
 
 
 int
