@@ -1305,6 +1305,9 @@ fast(const char *doc, collect_t *c)
 }
 
 
+#define nelts(a)  (sizeof(a) / sizeof((a)[0]))
+
+
 /* each page read by simdjson, with the streaming extractor's calls */
 
 static void
@@ -1436,7 +1439,8 @@ test_fast(void)
         "{\"results\": [], \"a\": [1:]}",
     };
 
-    fast_reads(good, sizeof(good) / sizeof(good[0]), "fast: reads a well-formed page as the streaming one does");
+    fast_reads(good, nelts(good),
+               "fast: reads a well-formed page as the streaming one does");
 
     /* the nesting limit is the streaming one, at the limit and past it */
 
@@ -1472,7 +1476,8 @@ test_fast(void)
         collect_free(&ref);
     }
 
-    fast_declines(declined, sizeof(declined) / sizeof(declined[0]), "fast: declines, with no call, what it leaves to yajl");
+    fast_declines(declined, nelts(declined),
+                  "fast: declines, with no call, what it leaves to yajl");
 }
 
 
@@ -1487,7 +1492,7 @@ test_fast(void)
 
 /* a first result with a string no field keeps, "n", and two more */
 #define UNKEPT(b, c)                                                          \
-    SHAPE(R("\"a\"", "1, \"n\": \"x\""), R("\"b\"", "2, \"n\": " b),             \
+    SHAPE(R("\"a\"", "1, \"n\": \"x\""), R("\"b\"", "2, \"n\": " b),         \
           R("\"c\"", "3, \"n\": " c))
 
 static void
@@ -1558,9 +1563,11 @@ test_shapes(void)
               R("\"c\"", "3, \"currency\": \"EUR\"") "]"),
     };
 
-    fast_reads(good, sizeof(good) / sizeof(good[0]), "shapes: a later result unlike the first, read as yajl does");
+    fast_reads(good, nelts(good),
+               "shapes: a later result unlike the first, read as yajl does");
 
-    fast_declines(declined, sizeof(declined) / sizeof(declined[0]), "shapes: a later result malformed, the page declined");
+    fast_declines(declined, nelts(declined),
+                  "shapes: a later result malformed, the page declined");
 }
 
 #undef R
