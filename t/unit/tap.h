@@ -59,4 +59,8 @@ tap_ok(int pass, const char *file, int line, const char *name)
     (printf("1..%d\n", tap_run), tap_failed ? 1 : 0)
 
 
+/* the elements of an array a test walks */
+#define nelts(a)  (sizeof(a) / sizeof((a)[0]))
+
+
 #endif /* TAP_H */

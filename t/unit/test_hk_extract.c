@@ -1305,9 +1305,6 @@ fast(const char *doc, collect_t *c)
 }
 
 
-#define nelts(a)  (sizeof(a) / sizeof((a)[0]))
-
-
 /* each page read by simdjson, with the streaming extractor's calls */
 
 static void

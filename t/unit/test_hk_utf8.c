@@ -95,7 +95,7 @@ main(void)
 
     /* each sequence at each offset of 24 ASCII bytes, and at the end */
 
-    for (i = 0; i < sizeof(seqs) / sizeof(seqs[0]); i++) {
+    for (i = 0; i < nelts(seqs); i++) {
         n = strlen(seqs[i].bytes);
         bad = 0;
 
