@@ -45,6 +45,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "bench_kafka.h"
 #include "hk_kafka.h"
 #include "hk_record.h"
 
@@ -70,101 +71,7 @@ static int          schema_headers = 1;
 static char        *xprops[64];
 static int          nxprops;
 
-static long long    delivered, failed;
 
-
-static void
-die(const char *fmt, const char *arg)
-{
-    fprintf(stderr, "floor: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n");
-    exit(1);
-}
-
-
-static double
-clock_s(clockid_t clock)
-{
-    struct timespec  ts;
-
-    clock_gettime(clock, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-
-static double
-process_cpu_s(void)
-{
-    struct rusage  ru;
-
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6
-           + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-}
-
-
-static void
-dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
-{
-    if (m->err) {
-        failed++;
-    } else {
-        delivered++;
-    }
-}
-
-
-static rd_kafka_t *
-make_producer(void)
-{
-    int                     i;
-    char                    err[512], *eq;
-    rd_kafka_t             *rk;
-    rd_kafka_conf_t        *conf;
-    const hk_kafka_prop_t  *p;
-
-    conf = rd_kafka_conf_new();
-
-    /* the module's defaults, from the one table the module reads */
-    for (p = hk_kafka_producer_defaults; p->name; p++) {
-        if (hk_kafka_conf_set(conf, p->name, p->value, err, sizeof(err))
-            != 0)
-        {
-            die("%s", err);
-        }
-    }
-
-    if (hk_kafka_conf_set(conf, "bootstrap.servers", brokers, err,
-                          sizeof(err)) != 0)
-    {
-        die("%s", err);
-    }
-
-    for (i = 0; i < nxprops; i++) {
-        eq = strchr(xprops[i], '=');
-        if (eq == NULL) {
-            die("-X %s: want name=value", xprops[i]);
-        }
-
-        *eq = '\0';
-        if (hk_kafka_conf_set(conf, xprops[i], eq + 1, err, sizeof(err))
-            != 0)
-        {
-            die("%s", err);
-        }
-        *eq = '=';
-    }
-
-    rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
-
-    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
-    if (rk == NULL) {
-        die("%s", err);
-    }
-
-    return rk;
-}
 
 
 /* records as a 20-hotel page makes them: one search id per page */
@@ -201,7 +108,7 @@ make_records(floor_record_t *recs)
 
         recs[i].len = hk_record_encode(&rec, recs[i].value);
         if (recs[i].len == 0) {
-            die("%s", "a record did not encode");
+            bench_die("%s", "a record did not encode");
         }
     }
 }
@@ -267,7 +174,7 @@ main(int argc, char **argv)
         case 'S': schema_headers = 0; break;
         case 'X':
             if (nxprops == 64) {
-                die("%s", "too many -X");
+                bench_die("%s", "too many -X");
             }
             xprops[nxprops++] = optarg;
             break;
@@ -279,16 +186,16 @@ main(int argc, char **argv)
     }
 
     if (records < 1 || hotels < 1 || poll_every < 1) {
-        die("%s", "-n, -H and -p must be positive");
+        bench_die("%s", "-n, -H and -p must be positive");
     }
 
     recs = malloc(FLOOR_VALUES * sizeof(floor_record_t));
     if (recs == NULL) {
-        die("%s", "out of memory");
+        bench_die("%s", "out of memory");
     }
     make_records(recs);
 
-    rk = make_producer();
+    rk = bench_producer(brokers, xprops, nxprops);
     rkt = rd_kafka_topic_new(rk, topic, NULL);
 
     for (i = 0; i < FLOOR_WARMUP; i++) {
@@ -297,14 +204,14 @@ main(int argc, char **argv)
         }
     }
     rd_kafka_flush(rk, 60000);
-    if (delivered != FLOOR_WARMUP) {
-        die("%s", "warm-up records not delivered: is the broker there?");
+    if (bench_delivered != FLOOR_WARMUP) {
+        bench_die("%s", "warm-up records not delivered: is the broker there?");
     }
-    delivered = 0;
+    bench_delivered = 0;
 
-    w0 = clock_s(CLOCK_MONOTONIC);
-    t0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
-    p0 = process_cpu_s();
+    w0 = bench_clock_s(CLOCK_MONOTONIC);
+    t0 = bench_clock_s(CLOCK_THREAD_CPUTIME_ID);
+    p0 = bench_process_cpu_s();
 
     for (i = 0; i < records; i++) {
         floor_record_t  *r = &recs[i % FLOOR_VALUES];
@@ -320,7 +227,7 @@ main(int argc, char **argv)
         }
 
         if (err) {
-            die("produce: %s", rd_kafka_err2str(err));
+            bench_die("produce: %s", rd_kafka_err2str(err));
         }
 
         bytes += r->len;
@@ -330,26 +237,26 @@ main(int argc, char **argv)
         }
     }
 
-    t1 = clock_s(CLOCK_THREAD_CPUTIME_ID);
+    t1 = bench_clock_s(CLOCK_THREAD_CPUTIME_ID);
 
-    while (delivered + failed < records) {
+    while (bench_delivered + bench_failed < records) {
         rd_kafka_poll(rk, 100);
-        if (clock_s(CLOCK_MONOTONIC) - w0 > 300) {
+        if (bench_clock_s(CLOCK_MONOTONIC) - w0 > 300) {
             break;
         }
     }
 
-    t2 = clock_s(CLOCK_THREAD_CPUTIME_ID);
-    p1 = process_cpu_s();
-    w1 = clock_s(CLOCK_MONOTONIC);
+    t2 = bench_clock_s(CLOCK_THREAD_CPUTIME_ID);
+    p1 = bench_process_cpu_s();
+    w1 = bench_clock_s(CLOCK_MONOTONIC);
 
     printf("FLOOR headers=%d records=%lld delivered=%lld failed=%lld "
            "thread_ns=%.1f loop_ns=%.1f process_ns=%.1f per_sec=%.0f "
            "seconds=%.3f queue_full_waits=%lld value_bytes=%.1f "
            "poll_every=%ld warmup=%d cpus=%d\n",
-           schema_headers, records, delivered, failed,
+           schema_headers, records, bench_delivered, bench_failed,
            (t2 - t0) * 1e9 / records, (t1 - t0) * 1e9 / records,
-           (p1 - p0) * 1e9 / records, delivered / (w1 - w0), w1 - w0,
+           (p1 - p0) * 1e9 / records, bench_delivered / (w1 - w0), w1 - w0,
            waits, (double) bytes / records, poll_every, FLOOR_WARMUP,
            cpus_allowed());
 
@@ -357,5 +264,5 @@ main(int argc, char **argv)
     rd_kafka_destroy(rk);
     free(recs);
 
-    return delivered == records ? 0 : 1;
+    return bench_delivered == records ? 0 : 1;
 }

@@ -47,6 +47,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "hk_extract.h"
+#include "bench_kafka.h"
 #include "hk_kafka.h"
 #include "hk_page.h"
 #include "hk_record.h"
@@ -65,96 +66,7 @@ static long         page_results;       /* -P: results per page record */
 static char        *xprops[64];
 static int          nxprops;
 
-static long long    delivered, failed;
 
-
-static void
-die(const char *fmt, const char *arg)
-{
-    fprintf(stderr, "hk-bench: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n");
-    exit(1);
-}
-
-
-static double
-now_s(clockid_t clock)
-{
-    struct timespec  ts;
-
-    clock_gettime(clock, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-
-static double
-process_cpu_s(void)
-{
-    struct rusage  ru;
-
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6
-           + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-}
-
-
-static void
-dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
-{
-    if (m->err) {
-        failed++;
-    } else {
-        delivered++;
-    }
-}
-
-
-static rd_kafka_t *
-make_producer(void)
-{
-    int                     i;
-    char                    err[512], *eq;
-    rd_kafka_t             *rk;
-    rd_kafka_conf_t        *conf;
-    const hk_kafka_prop_t  *p;
-
-    conf = rd_kafka_conf_new();
-
-    for (p = hk_kafka_producer_defaults; p->name; p++) {
-        if (hk_kafka_conf_set(conf, p->name, p->value, err, sizeof(err)) != 0) {
-            die("%s", err);
-        }
-    }
-
-    if (hk_kafka_conf_set(conf, "bootstrap.servers", brokers, err,
-                          sizeof(err)) != 0)
-    {
-        die("%s", err);
-    }
-
-    for (i = 0; i < nxprops; i++) {
-        eq = strchr(xprops[i], '=');
-        if (eq == NULL) {
-            die("-X %s: want name=value", xprops[i]);
-        }
-
-        *eq = '\0';
-        if (hk_kafka_conf_set(conf, xprops[i], eq + 1, err, sizeof(err)) != 0) {
-            die("%s", err);
-        }
-        *eq = '=';
-    }
-
-    rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
-
-    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
-    if (rk == NULL) {
-        die("%s", err);
-    }
-
-    return rk;
-}
 
 
 static rd_kafka_resp_err_t
@@ -218,10 +130,10 @@ cmd_produce(void)
     rd_kafka_topic_t    *rkt;
     rd_kafka_resp_err_t  err;
 
-    rk = make_producer();
+    rk = bench_producer(brokers, xprops, nxprops);
     rkt = rd_kafka_topic_new(rk, topic, NULL);
 
-    t0 = now_s(CLOCK_MONOTONIC);
+    t0 = bench_clock_s(CLOCK_MONOTONIC);
 
     for (i = 0; i < count_n; i++) {
         rec.hotel_id_len = next_result(&seed, id, sizeof(id),
@@ -231,7 +143,7 @@ cmd_produce(void)
         /* a page of 20 results shares a search id and a time */
         if (i % 20 == 0) {
             snprintf(sid, sizeof(sid), "bench-%016" PRIx64, seed);
-            rec.search_time_ms = (int64_t) (now_s(CLOCK_REALTIME) * 1000);
+            rec.search_time_ms = (int64_t) (bench_clock_s(CLOCK_REALTIME) * 1000);
         }
 
         rec.currency = "EUR";
@@ -243,7 +155,7 @@ cmd_produce(void)
 
         if (per_sec > 0) {
             due = t0 + i / per_sec;
-            while (now_s(CLOCK_MONOTONIC) < due) {
+            while (bench_clock_s(CLOCK_MONOTONIC) < due) {
                 rd_kafka_poll(rk, 1);
             }
         }
@@ -256,7 +168,7 @@ cmd_produce(void)
         }
 
         if (err) {
-            die("produce: %s", rd_kafka_err2str(err));
+            bench_die("produce: %s", rd_kafka_err2str(err));
         }
 
         if (i % 1000 == 0) {
@@ -265,17 +177,17 @@ cmd_produce(void)
     }
 
     rd_kafka_flush(rk, 120000);
-    t1 = now_s(CLOCK_MONOTONIC);
+    t1 = bench_clock_s(CLOCK_MONOTONIC);
 
     printf("records=%lld delivered=%lld failed=%lld seconds=%.3f "
            "per_sec=%.0f queue_full_waits=%lld\n",
-           count_n, delivered, failed, t1 - t0,
-           delivered / (t1 - t0), qfull);
+           count_n, bench_delivered, bench_failed, t1 - t0,
+           bench_delivered / (t1 - t0), qfull);
 
     rd_kafka_topic_destroy(rkt);
     rd_kafka_destroy(rk);
 
-    return delivered == count_n ? 0 : 1;
+    return bench_delivered == count_n ? 0 : 1;
 }
 
 
@@ -320,12 +232,12 @@ cmd_produce_pages(void)
     rd_kafka_headers_t   *hdrs;
     rd_kafka_resp_err_t   err;
 
-    rk = make_producer();
+    rk = bench_producer(brokers, xprops, nxprops);
     rkt = rd_kafka_topic_new(rk, topic, NULL);
     page = NULL;
     records = 0;
 
-    t0 = now_s(CLOCK_MONOTONIC);
+    t0 = bench_clock_s(CLOCK_MONOTONIC);
 
     for (i = 0; i < count_n; i++) {
         n = next_result(&seed, id, sizeof(id), &rate);
@@ -334,10 +246,10 @@ cmd_produce_pages(void)
             page_used = 0;
             snprintf(sid, sizeof(sid), "bench-%016" PRIx64, seed);
             page = hk_page_create(sid, strlen(sid),
-                                  (int64_t) (now_s(CLOCK_REALTIME) * 1000),
+                                  (int64_t) (bench_clock_s(CLOCK_REALTIME) * 1000),
                                   page_alloc, NULL);
             if (page == NULL) {
-                die("%s", "page: out of memory");
+                bench_die("%s", "page: out of memory");
             }
         }
 
@@ -345,7 +257,7 @@ cmd_produce_pages(void)
                         (uint32_t) hk_page_results(page))
             != 0)
         {
-            die("%s", "page: out of memory");
+            bench_die("%s", "page: out of memory");
         }
 
         if ((long) hk_page_results(page) < page_results && i + 1 < count_n) {
@@ -356,7 +268,7 @@ cmd_produce_pages(void)
         len = hk_page_size(page, 0, n);
         value = page_alloc(NULL, len);
         if (value == NULL) {
-            die("%s", "page: too large for the arena");
+            bench_die("%s", "page: too large for the arena");
         }
         len = hk_page_encode(page, 0, n, value);
         page = NULL;
@@ -377,7 +289,7 @@ cmd_produce_pages(void)
             rd_kafka_headers_destroy(hdrs);
 
             if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-                die("produce: %s", rd_kafka_err2str(err));
+                bench_die("produce: %s", rd_kafka_err2str(err));
             }
 
             qfull++;
@@ -390,17 +302,17 @@ cmd_produce_pages(void)
     }
 
     rd_kafka_flush(rk, 120000);
-    t1 = now_s(CLOCK_MONOTONIC);
+    t1 = bench_clock_s(CLOCK_MONOTONIC);
 
     printf("records=%lld results=%lld delivered=%lld failed=%lld "
            "seconds=%.3f per_sec=%.0f queue_full_waits=%lld\n",
-           records, count_n, delivered, failed, t1 - t0,
-           delivered / (t1 - t0), qfull);
+           records, count_n, bench_delivered, bench_failed, t1 - t0,
+           bench_delivered / (t1 - t0), qfull);
 
     rd_kafka_topic_destroy(rkt);
     rd_kafka_destroy(rk);
 
-    return delivered == records ? 0 : 1;
+    return bench_delivered == records ? 0 : 1;
 }
 
 
@@ -422,12 +334,12 @@ cmd_count(void)
     if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, err, sizeof(err))
         != RD_KAFKA_CONF_OK)
     {
-        die("%s", err);
+        bench_die("%s", err);
     }
 
     rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
     if (rk == NULL) {
-        die("%s", err);
+        bench_die("%s", err);
     }
 
     /* producers may auto-create: never create the topic just to count it */
@@ -462,7 +374,7 @@ cmd_count(void)
                                              md->topics[0].partitions[i].id,
                                              &lo, &hi, 10000);
         if (e) {
-            die("watermarks: %s", rd_kafka_err2str(e));
+            bench_die("watermarks: %s", rd_kafka_err2str(e));
         }
         total += hi - lo;
     }
@@ -543,7 +455,7 @@ micro_result(void *data, const hk_result_t *r)
 static void
 micro_skip(void *data, hk_skip_reason_t reason, uint32_t position)
 {
-    die("page result skipped: %s", hk_skip_reason_name(reason));
+    bench_die("page result skipped: %s", hk_skip_reason_name(reason));
 }
 
 
@@ -566,19 +478,19 @@ cmd_micro(void)
     const char            *names[] = { "parse", "encode", "enqueue" };
 
     if (page_file == NULL) {
-        die("%s", "micro needs -f PAGE");
+        bench_die("%s", "micro needs -f PAGE");
     }
 
     f = fopen(page_file, "rb");
     if (f == NULL) {
-        die("cannot open %s", page_file);
+        bench_die("cannot open %s", page_file);
     }
     fseek(f, 0, SEEK_END);
     size = ftell(f);
     fseek(f, 0, SEEK_SET);
     page = malloc(size);
     if (page == NULL || fread(page, 1, size, f) != (size_t) size) {
-        die("cannot read %s", page_file);
+        bench_die("cannot read %s", page_file);
     }
     fclose(f);
 
@@ -593,19 +505,19 @@ cmd_micro(void)
     rules = hk_extract_rules(&xc);
     copy = malloc(size + HK_EXTRACT_PADDING);
     if (rules == NULL || copy == NULL) {
-        die("%s", "no memory");
+        bench_die("%s", "no memory");
     }
 
     memset(&m, 0, sizeof(m));
-    m.rk = make_producer();
+    m.rk = bench_producer(brokers, xprops, nxprops);
     m.rkt = rd_kafka_topic_new(m.rk, topic, NULL);
 
     for (mode = 0; mode <= last_mode; mode++) {
         m.mode = mode;
         m.results = 0;
 
-        t0 = now_s(CLOCK_THREAD_CPUTIME_ID);
-        c0 = process_cpu_s();
+        t0 = bench_clock_s(CLOCK_THREAD_CPUTIME_ID);
+        c0 = bench_process_cpu_s();
 
         for (i = 0; i < count_n; i++) {
             if (streaming) {
@@ -625,7 +537,7 @@ cmd_micro(void)
             }
 
             if (rc != HK_EXTRACT_OK) {
-                die("%s: page not read", page_file);
+                bench_die("%s: page not read", page_file);
             }
 
             if (mode == 2) {
@@ -634,13 +546,13 @@ cmd_micro(void)
             }
         }
 
-        ns[mode] = (now_s(CLOCK_THREAD_CPUTIME_ID) - t0) * 1e9 / m.results;
+        ns[mode] = (bench_clock_s(CLOCK_THREAD_CPUTIME_ID) - t0) * 1e9 / m.results;
 
         if (mode == 2) {
             /* the process's CPU, librdkafka's threads and their delivery
              * work included: wait for the deliveries first */
             rd_kafka_flush(m.rk, 60000);
-            proc_ns = (process_cpu_s() - c0) * 1e9 / m.results;
+            proc_ns = (bench_process_cpu_s() - c0) * 1e9 / m.results;
         }
     }
 
@@ -651,7 +563,7 @@ cmd_micro(void)
     }
     printf(" process_ns=%.0f delivered=%lld failed=%lld dropped=%lld"
            " queue_full_waits=%lld\n",
-           proc_ns, delivered, failed, m.dropped, m.waits);
+           proc_ns, bench_delivered, bench_failed, m.dropped, m.waits);
 
     rd_kafka_topic_destroy(m.rkt);
     rd_kafka_destroy(m.rk);
@@ -659,7 +571,7 @@ cmd_micro(void)
     free(copy);
     free(page);
 
-    return m.dropped || failed ? 1 : 0;
+    return m.dropped || bench_failed ? 1 : 0;
 }
 
 
@@ -692,7 +604,7 @@ main(int argc, char **argv)
         case 'P': page_results = atol(optarg); break;
         case 'X':
             if (nxprops == 64) {
-                die("%s", "too many -X");
+                bench_die("%s", "too many -X");
             }
             xprops[nxprops++] = optarg;
             break;
@@ -702,7 +614,7 @@ main(int argc, char **argv)
     }
 
     if (hotels < 1 || count_n < 1) {
-        die("%s", "-n and -H must be positive");
+        bench_die("%s", "-n and -H must be positive");
     }
 
     if (strcmp(cmd, "produce") == 0) {
@@ -715,6 +627,6 @@ main(int argc, char **argv)
         return cmd_micro();
     }
 
-    die("unknown command %s", cmd);
+    bench_die("unknown command %s", cmd);
     return 2;
 }
