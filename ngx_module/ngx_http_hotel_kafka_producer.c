@@ -106,6 +106,8 @@ static void ngx_http_hotel_kafka_error_cb(rd_kafka_t *rk, int err,
     const char *reason, void *opaque);
 static void ngx_http_hotel_kafka_log_cb(const rd_kafka_t *rk, int level,
     const char *fac, const char *buf);
+static rd_kafka_topic_t *ngx_http_hotel_kafka_ready(
+    ngx_http_hotel_kafka_producer_t *p, ngx_str_t *topic, ngx_log_t *log);
 static rd_kafka_topic_t *ngx_http_hotel_kafka_topic(
     ngx_http_hotel_kafka_producer_t *p, ngx_str_t *name);
 static ngx_http_hotel_kafka_limit_t *ngx_http_hotel_kafka_limit(
@@ -508,9 +510,8 @@ ngx_http_hotel_kafka_produce(ngx_str_t *topic, hk_record_t *rec,
 
     p = &ngx_http_hotel_kafka_producer;
 
-    if (p->rk == NULL || p->exiting) {
-        ngx_http_hotel_kafka_drop(p, NGX_HTTP_HOTEL_KAFKA_DROP_NO_PRODUCER,
-                                  "no producer", log);
+    rkt = ngx_http_hotel_kafka_ready(p, topic, log);
+    if (rkt == NULL) {
         return NGX_DECLINED;
     }
 
@@ -518,13 +519,6 @@ ngx_http_hotel_kafka_produce(ngx_str_t *topic, hk_record_t *rec,
     if (len == 0) {
         ngx_http_hotel_kafka_drop(p, NGX_HTTP_HOTEL_KAFKA_DROP_TOO_LARGE,
                                   "the search id is too long", log);
-        return NGX_DECLINED;
-    }
-
-    rkt = ngx_http_hotel_kafka_topic(p, topic);
-    if (rkt == NULL) {
-        ngx_http_hotel_kafka_drop(p, NGX_HTTP_HOTEL_KAFKA_DROP_OTHER,
-                                  "no topic handle (out of memory)", log);
         return NGX_DECLINED;
     }
 
@@ -571,16 +565,8 @@ ngx_http_hotel_kafka_produce_page(ngx_str_t *topic, hk_page_t *page,
 
     p = &ngx_http_hotel_kafka_producer;
 
-    if (p->rk == NULL || p->exiting) {
-        ngx_http_hotel_kafka_drop(p, NGX_HTTP_HOTEL_KAFKA_DROP_NO_PRODUCER,
-                                  "no producer", log);
-        return 0;
-    }
-
-    rkt = ngx_http_hotel_kafka_topic(p, topic);
+    rkt = ngx_http_hotel_kafka_ready(p, topic, log);
     if (rkt == NULL) {
-        ngx_http_hotel_kafka_drop(p, NGX_HTTP_HOTEL_KAFKA_DROP_OTHER,
-                                  "no topic handle (out of memory)", log);
         return 0;
     }
 
@@ -632,6 +618,34 @@ ngx_http_hotel_kafka_drop_result(ngx_log_t *log)
     ngx_http_hotel_kafka_drop(&ngx_http_hotel_kafka_producer,
                               NGX_HTTP_HOTEL_KAFKA_DROP_OTHER,
                               "no memory for the page's results", log);
+}
+
+
+/*
+ * The topic's handle for a record about to be produced, or NULL with one
+ * drop counted: the worker has no producer (it failed, or is exiting), or
+ * no memory for the handle.
+ */
+
+static rd_kafka_topic_t *
+ngx_http_hotel_kafka_ready(ngx_http_hotel_kafka_producer_t *p,
+    ngx_str_t *topic, ngx_log_t *log)
+{
+    rd_kafka_topic_t  *rkt;
+
+    if (p->rk == NULL || p->exiting) {
+        ngx_http_hotel_kafka_drop(p, NGX_HTTP_HOTEL_KAFKA_DROP_NO_PRODUCER,
+                                  "no producer", log);
+        return NULL;
+    }
+
+    rkt = ngx_http_hotel_kafka_topic(p, topic);
+    if (rkt == NULL) {
+        ngx_http_hotel_kafka_drop(p, NGX_HTTP_HOTEL_KAFKA_DROP_OTHER,
+                                  "no topic handle (out of memory)", log);
+    }
+
+    return rkt;
 }
 
 
