@@ -34,13 +34,11 @@
 
 #define _GNU_SOURCE
 
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -143,7 +141,8 @@ cmd_produce(void)
         /* a page of 20 results shares a search id and a time */
         if (i % 20 == 0) {
             snprintf(sid, sizeof(sid), "bench-%016" PRIx64, seed);
-            rec.search_time_ms = (int64_t) (bench_clock_s(CLOCK_REALTIME) * 1000);
+            rec.search_time_ms =
+                (int64_t) (bench_clock_s(CLOCK_REALTIME) * 1000);
         }
 
         rec.currency = "EUR";
@@ -225,7 +224,7 @@ cmd_produce_pages(void)
     double                t0, t1;
     uint64_t              seed = 88172645463325252ULL;
     hk_page_t            *page;
-    int64_t               rate;
+    int64_t               rate, now_ms;
     long long             i, n, records, qfull = 0;
     rd_kafka_t           *rk;
     rd_kafka_topic_t     *rkt;
@@ -245,9 +244,8 @@ cmd_produce_pages(void)
         if (page == NULL) {
             page_used = 0;
             snprintf(sid, sizeof(sid), "bench-%016" PRIx64, seed);
-            page = hk_page_create(sid, strlen(sid),
-                                  (int64_t) (bench_clock_s(CLOCK_REALTIME) * 1000),
-                                  page_alloc, NULL);
+            now_ms = (int64_t) (bench_clock_s(CLOCK_REALTIME) * 1000);
+            page = hk_page_create(sid, strlen(sid), now_ms, page_alloc, NULL);
             if (page == NULL) {
                 bench_die("%s", "page: out of memory");
             }
@@ -546,7 +544,8 @@ cmd_micro(void)
             }
         }
 
-        ns[mode] = (bench_clock_s(CLOCK_THREAD_CPUTIME_ID) - t0) * 1e9 / m.results;
+        ns[mode] = (bench_clock_s(CLOCK_THREAD_CPUTIME_ID) - t0) * 1e9
+                   / m.results;
 
         if (mode == 2) {
             /* the process's CPU, librdkafka's threads and their delivery
