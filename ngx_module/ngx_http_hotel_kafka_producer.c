@@ -106,7 +106,7 @@ static void ngx_http_hotel_kafka_error_cb(rd_kafka_t *rk, int err,
     const char *reason, void *opaque);
 static void ngx_http_hotel_kafka_log_cb(const rd_kafka_t *rk, int level,
     const char *fac, const char *buf);
-static rd_kafka_topic_t *ngx_http_hotel_kafka_ready(
+static ngx_inline rd_kafka_topic_t *ngx_http_hotel_kafka_ready(
     ngx_http_hotel_kafka_producer_t *p, ngx_str_t *topic, ngx_log_t *log);
 static rd_kafka_topic_t *ngx_http_hotel_kafka_topic(
     ngx_http_hotel_kafka_producer_t *p, ngx_str_t *name);
@@ -624,10 +624,11 @@ ngx_http_hotel_kafka_drop_result(ngx_log_t *log)
 /*
  * The topic's handle for a record about to be produced, or NULL with one
  * drop counted: the worker has no producer (it failed, or is exiting), or
- * no memory for the handle.
+ * no memory for the handle.  Inline, as the checks were before they were
+ * shared: as a call they cost 6 instructions a record (callgrind).
  */
 
-static rd_kafka_topic_t *
+static ngx_inline rd_kafka_topic_t *
 ngx_http_hotel_kafka_ready(ngx_http_hotel_kafka_producer_t *p,
     ngx_str_t *topic, ngx_log_t *log)
 {
